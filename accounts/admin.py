@@ -1,0 +1,64 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from accounts.admin_scoping import TenantScopedAdminMixin, user_tenant_ids
+from accounts.models import ApiKey, Membership, Tenant
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    tenant_field = "id"
+    change_role = "admin"
+    delete_role = "admin"
+    list_display = ["slug", "name", "tier", "retention_days", "budget_cents", "github_repo", "created_at"]
+    list_filter = ["tier"]
+    search_fields = ["slug", "name"]
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        return qs if request.user.is_superuser else qs.filter(id__in=user_tenant_ids(request.user))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    change_role = "admin"
+    delete_role = "admin"
+    add_role = "admin"
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["role", "tenant"]
+    list_select_related = ["user", "tenant"]
+    search_fields = ["user__username", "tenant__slug"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    change_role = "admin"
+    delete_role = "admin"
+    add_role = "admin"
+    list_display = ["prefix", "name", "tenant", "role", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["role", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["tenant"]
+    search_fields = ["prefix", "name", "tenant__slug"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    fields = ["tenant", "name", "role", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raw = obj.set_new_secret()
+            super().save_model(request, obj, form, change)
+            messages.warning(request, f"New API key (shown once, copy it now): {raw}")
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_selected(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} API key(s).")

@@ -1,0 +1,123 @@
+"""Tenants, memberships and API keys (PRODUCT.md §2)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+
+class Tier(models.TextChoices):
+    FREE = "free"
+    DEV = "dev"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+    UNLIMITED = "unlimited"
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer"
+    DEVELOPER = "developer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.DEVELOPER: 2, Role.OPERATOR: 3, Role.ADMIN: 4}
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Lower-case letters, digits and dashes.")
+repo_validator = RegexValidator(r"^[\w.-]+/[\w.-]+$", "Use owner/name.")
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_user(self, user) -> TenantQuerySet:
+        if user.is_superuser:
+            return self
+        return self.filter(memberships__user=user).distinct()
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.FREE)
+    retention_days = models.PositiveIntegerField(default=30)
+    budget_cents = models.PositiveIntegerField(default=1000)
+    allowed_skills = models.JSONField(default=list, blank=True, help_text="Skill ids; empty = all skills.")
+    github_repo = models.CharField(max_length=200, blank=True, validators=[repo_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def skill_allowed(self, skill_id: str) -> bool:
+        return not self.allowed_skills or skill_id in self.allowed_skills
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="membership_user_tenant_unique")]
+        ordering = ["tenant__slug", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+API_KEY_PREFIX = "aos_"
+
+
+def hash_api_key(raw_key: str) -> str:
+    # API keys carry 256 bits of entropy, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+    prefix = models.CharField(max_length=16, editable=False, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.tenant}, {self.role})"
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def set_new_secret(self) -> str:
+        """Generates the secret, stores only its hash, returns the raw key (shown once)."""
+        raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        self.prefix = raw[:12]
+        self.key_hash = hash_api_key(raw)
+        return raw
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])

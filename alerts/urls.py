@@ -1,0 +1,3 @@
+"""/api/v1/alerts/ routes (Alertmanager webhook; a later issue)."""
+
+urlpatterns: list = []

@@ -1,0 +1,133 @@
+"""One error envelope for every API error (PRODUCT.md §9).
+
+`{"error": "<code>", "message": "<human text>", ...}` plus `fields` for validation errors.
+Views raise `ApiError` (or DRF's exceptions); this handler turns all of them into the envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(exceptions.APIException):
+    """An API error with an explicit envelope code, status and optional extra fields."""
+
+    def __init__(self, code: str, message: str, status_code: int = 400, **extra: Any) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.message = message
+        self.extra = extra
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__("conflict", message, 409, **extra)
+
+
+_CODES: dict[type, str] = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limit_exceeded",
+    exceptions.ParseError: "malformed_json",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "message": message, **extra}
+
+
+def error_response(code: str, message: str, status_code: int, **extra: Any) -> JsonResponse:
+    """A plain Django response in the envelope, for middleware and non-DRF views."""
+    return JsonResponse(error_body(code, message, **extra), status=status_code)
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail tree → plain strings (first message per field is enough for humans)."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        flat = [_flatten(v) for v in detail]
+        if all(isinstance(v, str) for v in flat):
+            return flat
+        return flat
+    return str(detail)
+
+
+def _first_message(fields: Any, prefix: str = "") -> str:
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            return _first_message(value, path)
+    if isinstance(fields, list) and fields:
+        if isinstance(fields[0], str):
+            return f"{prefix}: {fields[0]}" if prefix and prefix != "non_field_errors" else fields[0]
+        for i, value in enumerate(fields):
+            if value:
+                return _first_message(value, f"{prefix}[{i}]")
+    return str(fields)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", "Request body is too large."), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("validation_error", "Bad request."), status=400)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, ApiError):
+        response = Response(error_body(exc.error_code, exc.message, **exc.extra), status=exc.status_code)
+        return response
+
+    from rest_framework.views import exception_handler as drf_exception_handler  # avoids an import cycle
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: Django's 500 handler (JSON under /api/) takes it
+    code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        if not isinstance(fields, dict):
+            fields = {"non_field_errors": fields if isinstance(fields, list) else [fields]}
+        response.data = error_body(code, _first_message(fields), fields=fields)
+    elif isinstance(exc, exceptions.ParseError):
+        response.data = error_body(code, f"Malformed JSON body: {exc.detail}")
+    else:
+        response.data = error_body(code, str(getattr(exc, "detail", exc)))
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = 'Bearer realm="aos"'
+    return response
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return error_response("not_found", f"No API endpoint at {request.path}.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return error_response("server_error", "Internal server error; it has been logged.", 500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,3 @@
+"""/api/v1/runtime/ routes (owned by the runtime issue)."""
+
+urlpatterns: list = []

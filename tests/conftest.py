@@ -1,0 +1,93 @@
+"""Shared cast: tenant A (alice operator, bob developer, vic viewer), tenant B (carol)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.auth import reset_jwks_cache
+from accounts.models import Membership, Role, Tenant
+from accounts.services import api_key_create
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(settings):
+    """Every test starts with an empty cache, eager Celery, fresh JWKS clients."""
+    from aosproject.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    cache.clear()
+    reset_jwks_cache()
+    yield
+    with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead Redis
+        cache.clear()
+
+
+@pytest.fixture
+def tenant_a(db):
+    return Tenant.objects.create(slug="tenant-a", name="Tenant A", tier="pro")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return Tenant.objects.create(slug="tenant-b", name="Tenant B", tier="pro")
+
+
+def _member(django_user_model, username, tenant, role):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, is_staff=True)
+    Membership.objects.create(user=user, tenant=tenant, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(django_user_model, tenant_a):
+    return _member(django_user_model, "alice", tenant_a, Role.OPERATOR)
+
+
+@pytest.fixture
+def bob(django_user_model, tenant_a):
+    return _member(django_user_model, "bob", tenant_a, Role.DEVELOPER)
+
+
+@pytest.fixture
+def vic(django_user_model, tenant_a):
+    return _member(django_user_model, "vic", tenant_a, Role.VIEWER)
+
+
+@pytest.fixture
+def carol(django_user_model, tenant_b):
+    return _member(django_user_model, "carol", tenant_b, Role.OPERATOR)
+
+
+def client_with_key(tenant, role) -> APIClient:
+    _, raw = api_key_create(tenant=tenant, role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.raw_key = raw  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def api_a(tenant_a) -> APIClient:
+    """Tenant A, operator role (API key)."""
+    return client_with_key(tenant_a, Role.OPERATOR)
+
+
+@pytest.fixture
+def api_a_dev(tenant_a) -> APIClient:
+    return client_with_key(tenant_a, Role.DEVELOPER)
+
+
+@pytest.fixture
+def api_a_viewer(tenant_a) -> APIClient:
+    return client_with_key(tenant_a, Role.VIEWER)
+
+
+@pytest.fixture
+def api_b(tenant_b) -> APIClient:
+    """Tenant B, operator role (API key)."""
+    return client_with_key(tenant_b, Role.OPERATOR)

@@ -1,0 +1,3 @@
+"""/api/v1/traces/ trace routes (ingest, list, detail, by-hash, compare, delete)."""
+
+urlpatterns: list = []
