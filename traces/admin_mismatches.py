@@ -1,0 +1,1 @@
+"""Mismatch triage admin (mismatch triage issue)."""

@@ -1,0 +1,1 @@
+"""Mismatch notification tasks (mismatch triage issue)."""

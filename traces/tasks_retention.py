@@ -1,0 +1,1 @@
+"""Retention task for Celery beat (traces issue)."""
