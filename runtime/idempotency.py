@@ -1,11 +1,211 @@
 """Idempotency keys (PRODUCT.md §7). Apply `@idempotent` to every creating POST handler.
 
-Placeholder with the final interface; the runtime issue implements the Redis claim and replay.
+A request carrying `Idempotency-Key` is scoped to (tenant, key) and fingerprinted by
+`H(method, full path, parsed body)`. Two layers make "N concurrent identical requests → one
+execution" hold:
+
+1. An atomic claim in the cache. With django-redis it is `SET NX EX` on the raw client (one
+   round trip, atomic across every web process); with any other cache backend it is
+   `cache.add`, which is atomic only inside one process (the embedded locmem default).
+2. The `IdempotencyRecord` row (unique tenant+key), written before the view runs: the durable
+   backstop when the cache is per-process, was flushed, or is down (Redis errors fall back to it).
+
+Outcomes: first request → runs, its 2xx/3xx status and body are stored for
+IDEMPOTENCY_TTL_SECONDS; repeat with the same payload → stored response with
+`Idempotent-Replayed: true`; same key, different payload → 422 `idempotency_key_reused`;
+repeat while the first is in flight → 409 `idempotency_in_progress`.
+
+Chosen: 4xx and 5xx results and exceptions are NOT stored; the claim is released so the client
+can retry (or correct the payload) under the same key. A 4xx means nothing was created, so
+re-executing it is harmless. An in-flight claim older than IDEMPOTENCY_LOCK_SECONDS is treated
+as abandoned (a worker died mid-request) and can be retaken.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from aos_sdk.hashing import H
+from aosproject.errors import ApiError
+from aosproject.metrics import IDEMPOTENCY
+from runtime.models import IdempotencyRecord
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+IN_FLIGHT, DONE = "p", "d"
+
+# Deletes the claim only if it is still ours (a lease that expired may have been retaken).
+_RELEASE_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class _ClaimStore:
+    """The fast, atomic claim: Redis raw client when the cache is django-redis, else `cache.add`."""
+
+    def __init__(self) -> None:
+        backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+        self.redis = None
+        if backend.startswith("django_redis"):
+            from django_redis import get_redis_connection
+
+            self.redis = get_redis_connection("default")
+
+    def add(self, key: str, value: str, ttl: int) -> bool:
+        if self.redis is not None:
+            return bool(self.redis.set(key, value, nx=True, ex=ttl))
+        return cache.add(key, value, ttl)
+
+    def get(self, key: str) -> str | None:
+        if self.redis is not None:
+            raw = self.redis.get(key)
+            return raw.decode() if isinstance(raw, bytes) else raw
+        return cache.get(key)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        if self.redis is not None:
+            self.redis.set(key, value, ex=ttl)
+        else:
+            cache.set(key, value, ttl)
+
+    def release(self, key: str, value: str) -> None:
+        if self.redis is not None:
+            self.redis.eval(_RELEASE_LUA, 1, key, value)
+        elif cache.get(key) == value:
+            cache.delete(key)
+
+
+def _request_hash(request) -> str:
+    data = request.data
+    try:
+        return H({"method": request.method, "path": request.get_full_path(), "body": data})
+    except Exception:  # values JCS cannot encode (e.g. ints beyond 2**53): a stable JSON dump will do
+        dumped = json.dumps([request.method, request.get_full_path(), data], sort_keys=True, default=str)
+        return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def _cache_key(tenant_id: int, key: str) -> str:
+    return cache.make_key(f"idem:{tenant_id}:{hashlib.sha256(key.encode()).hexdigest()}")
+
+
+def _is_live(record: IdempotencyRecord, now) -> bool:
+    if record.expires_at <= now:
+        return False
+    if record.state == IdempotencyRecord.State.IN_PROGRESS:
+        return record.created_at > now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
+    return True
+
+
+def _db_claim(*, tenant, key: str, request_hash: str, method: str, path: str) -> tuple[bool, IdempotencyRecord | None]:
+    """(True, ours) when this request now owns the key, else (False, the live record)."""
+    now = timezone.now()
+    existing = IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
+    if existing is not None:
+        if _is_live(existing, now):
+            return False, existing
+        # Expired or abandoned: replace it (only that exact row, in case someone else already did).
+        IdempotencyRecord.objects.filter(pk=existing.pk, state=existing.state, created_at=existing.created_at).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                tenant=tenant,
+                key=key,
+                request_hash=request_hash,
+                method=method,
+                path=path[:500],
+                state=IdempotencyRecord.State.IN_PROGRESS,
+                expires_at=now + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
+            )
+    except IntegrityError:
+        return False, IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
+    return True, record
+
+
+def _in_progress() -> ApiError:
+    IDEMPOTENCY.labels(result="in_progress").inc()
+    return ApiError(
+        "idempotency_in_progress", "A request with this Idempotency-Key is still being processed; retry shortly.", 409
+    )
+
+
+def _reused() -> ApiError:
+    IDEMPOTENCY.labels(result="mismatch").inc()
+    return ApiError(
+        "idempotency_key_reused", "This Idempotency-Key was already used with a different request payload.", 422
+    )
+
+
+def _answer_existing(record: IdempotencyRecord | None, request_hash: str) -> Response:
+    if record is None:  # lost a race with a release; the caller can simply retry
+        raise _in_progress()
+    if record.request_hash != request_hash:
+        raise _reused()
+    if record.state != IdempotencyRecord.State.COMPLETED:
+        raise _in_progress()
+    IDEMPOTENCY.labels(result="replayed").inc()
+    return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
+
+
+class _Claim:
+    """The fast claim for one request; Redis errors degrade to the database backstop alone."""
+
+    def __init__(self, cache_key: str, request_hash: str) -> None:
+        self.cache_key = cache_key
+        self.value = f"{IN_FLIGHT}:{request_hash}:{uuid.uuid4().hex}"
+        self.store: _ClaimStore | None = None
+        self.held = False
+
+    def _guard(self, fn, default=None):
+        try:
+            return fn()
+        except Exception as exc:  # Redis down: the unique constraint still guarantees one execution
+            logger.warning("idempotency cache unavailable, using the database only: %s", exc)
+            self.store = None
+            return default
+
+    def try_acquire(self) -> str | None:
+        """None when acquired (or the cache is unusable), else the current holder's value."""
+        self.store = self._guard(_ClaimStore)
+        if self.store is None:
+            return None
+        ttl = settings.IDEMPOTENCY_LOCK_SECONDS
+        for _ in range(3):  # the holder's value can expire between our SET NX and GET
+            if self._guard(lambda: self.store.add(self.cache_key, self.value, ttl), default=True):
+                self.held = self.store is not None
+                return None
+            current = self._guard(lambda: self.store.get(self.cache_key))
+            if current:
+                return current
+        return None
+
+    def release(self) -> None:
+        if self.store is not None and self.held:
+            self._guard(lambda: self.store.release(self.cache_key, self.value))
+        self.held = False
+
+    def complete(self, request_hash: str) -> None:
+        if self.store is not None:
+            ttl = settings.IDEMPOTENCY_TTL_SECONDS
+            self._guard(lambda: self.store.set(self.cache_key, f"{DONE}:{request_hash}", ttl))
+
+
+def _plain_json(data: Any) -> Any:
+    """What the client saw, as plain JSON (UUIDs, datetimes and decimals rendered by DRF)."""
+    return json.loads(JSONRenderer().render(data) or b"null")
 
 
 def idempotent(view_method):
@@ -13,6 +213,63 @@ def idempotent(view_method):
 
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
-        return view_method(self, request, *args, **kwargs)
+        raw_key = request.headers.get(HEADER)
+        if raw_key is None:
+            return view_method(self, request, *args, **kwargs)
+        key = raw_key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise ApiError(
+                "validation_error",
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
+                400,
+                fields={HEADER: ["Invalid idempotency key."]},
+            )
+        tenant = request.auth.tenant
+        request_hash = _request_hash(request)
+        claim = _Claim(_cache_key(tenant.pk, key), request_hash)
+
+        holder = claim.try_acquire()
+        if holder is not None:
+            state, _, held_hash = holder.partition(":")
+            held_hash = held_hash.split(":", 1)[0]
+            if held_hash != request_hash:
+                raise _reused()
+            if state == IN_FLIGHT:
+                raise _in_progress()
+            # DONE: the stored response is in the database.
+
+        owned, record = _db_claim(
+            tenant=tenant, key=key, request_hash=request_hash, method=request.method, path=request.get_full_path()
+        )
+        if not owned:
+            claim.release()
+            if record is not None and record.state == IdempotencyRecord.State.COMPLETED:
+                claim.complete(record.request_hash)  # re-warm the cache after a flush or restart
+            return _answer_existing(record, request_hash)
+
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except BaseException:
+            _release(record, claim)
+            raise
+        if response.status_code >= 400:
+            _release(record, claim)
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            state=IdempotencyRecord.State.COMPLETED,
+            response_status=response.status_code,
+            response_body=_plain_json(getattr(response, "data", None)),
+            expires_at=timezone.now() + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
+        )
+        claim.complete(request_hash)
+        IDEMPOTENCY.labels(result="new").inc()
+        return response
 
     return wrapper
+
+
+def _release(record: IdempotencyRecord, claim: _Claim) -> None:
+    """A failed first attempt leaves no trace, so the same key can be retried."""
+    IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_PROGRESS).delete()
+    claim.release()
+    IDEMPOTENCY.labels(result="released").inc()
