@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aosproject.middleware.ApiBodyLimitMiddleware",
+    "accounts.ratelimit_middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -131,6 +132,8 @@ if REDIS_URL:
             },
         }
     }
+    # Same Redis, a backend that serves django-ratelimit's add+incr in one round trip.
+    CACHES["ratelimit"] = {**CACHES["default"], "BACKEND": "accounts.ratelimit_cache.FusedCounterRedisCache"}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "aos"}}
 
@@ -163,6 +166,10 @@ OIDC_ISSUER = env("OIDC_ISSUER")
 OIDC_AUDIENCE = env("OIDC_AUDIENCE") or OIDC_RP_CLIENT_ID
 OIDC_TENANT_CLAIM = env("OIDC_TENANT_CLAIM", "tenant_id")
 OIDC_JWKS_CACHE_SECONDS = env_int("OIDC_JWKS_CACHE_SECONDS", 300)
+# An unknown `kid` refetches the JWKS once, at most once per this many seconds (docs/decisions/0003).
+OIDC_JWKS_REFETCH_COOLDOWN_SECONDS = env_int("OIDC_JWKS_REFETCH_COOLDOWN_SECONDS", 10)
+# Seconds to wait for the IdP (JWKS, token and userinfo endpoints) before giving up.
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 5)
 OIDC_JWT_ALGORITHMS = env_list("OIDC_JWT_ALGORITHMS", "RS256,ES256")
 OIDC_LEEWAY_SECONDS = env_int("OIDC_LEEWAY_SECONDS", 30)
 OIDC_VERIFY_SSL = env_bool("OIDC_VERIFY_SSL", True)
@@ -185,7 +192,7 @@ REST_FRAMEWORK = {
         "accounts.auth.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsViewer"],
-    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.TenantRateThrottle"],
     "EXCEPTION_HANDLER": "aosproject.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -223,8 +230,14 @@ GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)
 SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_USE_CACHE = "default"
+RATELIMIT_USE_CACHE = "ratelimit" if REDIS_URL else "default"
 RATELIMIT_FAIL_OPEN = True
+# "tier=limit,..." replaces built-in per-minute limits (accounts.ratelimit.TIER_LIMITS).
+RATELIMIT_TIER_OVERRIDES = {
+    tier.strip(): int(limit)
+    for tier, _, limit in (item.partition("=") for item in env_list("RATELIMIT_TIER_OVERRIDES"))
+    if limit.strip().isdigit()
+}
 METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
 

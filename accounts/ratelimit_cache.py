@@ -1,0 +1,62 @@
+"""A django-redis cache that serves django-ratelimit's counter in one Redis round trip.
+
+django-ratelimit's `get_usage(increment=True)` calls `cache.add(key, 1, 65)` and, when the key
+already exists (every request but the first of a window), `cache.incr(key)`. On stock
+django-redis that is `SET NX EX` plus an `EVAL` (EXISTS + INCRBY): two round trips per request.
+
+Here `add(key, 1, timeout)` runs one script, `INCR` (+ `EXPIRE` when it created the key), and
+answers whether it created the key; the `incr(key)` django-ratelimit makes right after returns the
+count that script already produced, without touching Redis. The key, window and decision stay
+django-ratelimit's. Any other use of the cache behaves like stock django-redis. Used only as the
+`ratelimit` cache alias (see docs/decisions/0006-rate-limit-one-round-trip.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django_redis.cache import RedisCache
+
+# INCR creates a missing key at 1; only then does it need its expiry (window + fudge).
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
+class FusedCounterRedisCache(RedisCache):
+    """`add(key, 1)` + `incr(key)` (django-ratelimit's counting pair) in one script call."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._script: Any = None
+        # Django gives each thread (and async context) its own cache instance, so a plain
+        # dict is enough to carry a count from `add` to the `incr` that follows it.
+        self._counted: dict[Any, int] = {}
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, client=None) -> bool:
+        if value != 1 or isinstance(value, bool) or client is not None:
+            return super().add(key, value, timeout, version=version, client=client)
+        redis = self.client.get_client(write=True)
+        full_key = self.client.make_key(key, version=version)
+        if self._script is None:
+            self._script = redis.register_script(_COUNT_SCRIPT)
+        expiry = self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
+        # Raises redis' own ConnectionError/TimeoutError when Redis is down, like stock
+        # django-redis with IGNORE_EXCEPTIONS off; the rate limiter fails open on those.
+        count = int(self._script(keys=[full_key], args=[max(1, int(expiry or 0))], client=redis))
+        if count == 1:
+            return True
+        self._counted[full_key] = count
+        return False
+
+    def incr(self, key, delta=1, version=None, client=None, ignore_key_check=False) -> int:
+        full_key = self.client.make_key(key, version=version)
+        counted = self._counted.pop(full_key, None)
+        if counted is not None and delta == 1:
+            return counted
+        return super().incr(key, delta, version=version, client=client, ignore_key_check=ignore_key_check)
