@@ -25,17 +25,26 @@ logger = logging.getLogger(__name__)
 WWW_AUTHENTICATE = 'Bearer realm="aos"'
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+_jwks_clients: dict[tuple[str, int, int], jwt.PyJWKClient] = {}
 _jwks_lock = threading.Lock()
 
 
 def jwks_client(url: str) -> jwt.PyJWKClient:
-    """One cached client per JWKS URL; PyJWKClient refetches once on an unknown `kid`."""
+    """One cached client per JWKS URL (keys kept `OIDC_JWKS_CACHE_SECONDS`).
+
+    An unknown `kid` makes the client refetch the key set once, at most once per
+    `OIDC_JWKS_REFETCH_COOLDOWN_SECONDS`, so tokens with made-up kids cannot hammer the IdP
+    (docs/decisions/0003).
+    """
+    lifespan = settings.OIDC_JWKS_CACHE_SECONDS
+    cooldown = settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS
     with _jwks_lock:
-        client = _jwks_clients.get(url)
+        client = _jwks_clients.get((url, lifespan, cooldown))
         if client is None:
-            client = jwt.PyJWKClient(url, cache_keys=True, lifespan=settings.OIDC_JWKS_CACHE_SECONDS, timeout=5)
-            _jwks_clients[url] = client
+            client = jwt.PyJWKClient(
+                url, cache_keys=False, lifespan=lifespan, timeout=settings.OIDC_TIMEOUT, cooldown_duration=cooldown
+            )
+            _jwks_clients[(url, lifespan, cooldown)] = client
         return client
 
 
