@@ -145,6 +145,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict = {}
+# Safety net for mismatch notifications whose retries were lost (worker restart, broker outage).
+CELERY_BEAT_SCHEDULE["mismatch-notify-sweep"] = {"task": "traces.mismatch_notify_sweep", "schedule": 300.0}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -227,6 +229,8 @@ GITHUB_REPO = env("GITHUB_REPO")
 GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
 GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET")
 GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)
+# PyGithub pauses this long between write calls (GitHub asks integrations to pace writes).
+GITHUB_WRITE_INTERVAL_SECONDS = float(env("GITHUB_WRITE_INTERVAL_SECONDS", "1.0") or 1.0)
 SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
