@@ -6,10 +6,14 @@ claim (`OIDC_TENANT_CLAIM`) and the roles (realm, client and plain `roles`).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+import jwt
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from accounts.auth import _roles_from_claims
+from accounts.auth import _roles_from_claims, jwks_client
 from accounts.models import ROLE_RANK, Membership, Role, Tenant
 
 
@@ -19,6 +23,24 @@ def membership_role(claims: dict) -> str:
 
 
 class TenantOIDCBackend(OIDCAuthenticationBackend):
+    def retrieve_matching_jwk(self, token):
+        """The ID token's key from the same cached JWKS client as bearer tokens.
+
+        Some providers leave `kid` out of the ID token when they have one key; mozilla-django-oidc
+        would fail with KeyError, we use the only signing key then.
+        """
+        client = jwks_client(self.OIDC_OP_JWKS_ENDPOINT)
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            if kid:
+                return client.get_signing_key(kid)
+            keys = client.get_signing_keys()
+        except jwt.PyJWTError as exc:
+            raise SuspiciousOperation(f"No usable key for the ID token: {exc}") from exc
+        if len(keys) != 1:
+            raise SuspiciousOperation("The ID token has no 'kid' and the provider publishes several keys.")
+        return keys[0]
+
     def get_userinfo(self, access_token, id_token, payload):
         # Keycloak puts roles and custom claims in the ID token; merge them with userinfo.
         userinfo = super().get_userinfo(access_token, id_token, payload)
@@ -51,3 +73,17 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
     def _sync_membership(self, user, claims) -> None:
         tenant = Tenant.objects.get(slug=claims[settings.OIDC_TENANT_CLAIM])
         Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": membership_role(claims)})
+
+
+def provider_logout_url(request) -> str:
+    """Where admin logout sends an SSO user: the provider's end-session endpoint (RP-initiated logout).
+
+    Users who signed in with a password, or deployments without `OIDC_OP_LOGOUT_ENDPOINT`, just
+    land on the login page.
+    """
+    local = request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL)
+    id_token = request.session.get("oidc_id_token")
+    if not settings.OIDC_OP_LOGOUT_ENDPOINT or not id_token:
+        return settings.LOGOUT_REDIRECT_URL
+    query = urlencode({"id_token_hint": id_token, "post_logout_redirect_uri": local})
+    return f"{settings.OIDC_OP_LOGOUT_ENDPOINT}?{query}"

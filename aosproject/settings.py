@@ -184,7 +184,11 @@ if OIDC_SSO_ENABLED:
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/admin/login/"
+LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?sso=failed"
 OIDC_CREATE_USER = True
+# Admin logout also ends the provider session (RP-initiated logout) when OIDC_OP_LOGOUT_ENDPOINT is set.
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.oidc.provider_logout_url"
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

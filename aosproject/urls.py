@@ -1,14 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from mozilla_django_oidc.views import OIDCLogoutView
 
 from aosproject import errors, views
+from traces.api import TraceListCreateView
 
 handler404 = "aosproject.errors.handler404"
 handler500 = "aosproject.errors.handler500"
 
 api_v1 = [
     path("runtime/", include("runtime.urls")),
+    path("traces", TraceListCreateView.as_view(), name="trace-list-root"),  # same as traces/
     path("traces/", include("traces.urls")),
     path("", include("traces.urls_tenant")),
     path("", include("alerts.urls")),
@@ -25,5 +28,7 @@ urlpatterns = [
     # Unknown API paths get the JSON envelope even with DEBUG on (Django's debug 404 is HTML).
     re_path(r"^api/", errors.handler404),
     path("oidc/", include("mozilla_django_oidc.urls")),
+    # Admin logout through mozilla-django-oidc: ends the provider session too for SSO users.
+    path("admin/logout/", OIDCLogoutView.as_view(), name="admin-logout"),
     path("admin/", admin.site.urls),
 ]
