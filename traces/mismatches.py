@@ -1,12 +1,23 @@
-"""Recording replay mismatches (PRODUCT.md §6). Notification is scheduled after commit."""
+"""Recording, resolving and bulk-reporting replay mismatches (PRODUCT.md §6).
+
+Notification is scheduled after commit; the pipeline itself is `traces/notify.py`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Tenant
 from aos_sdk.hashing import H
-from aosproject.metrics import REPLAY_MISMATCHES
-from traces.models import Mismatch, Trace
+from aosproject.metrics import NOTIFICATIONS, REPLAY_MISMATCHES
+from traces.github import GitHubClient, IssueRef
+from traces.issue_text import bulk_issue_body, bulk_issue_title, resolution_comment
+from traces.models import Mismatch, NotificationChannel, NotificationState, Trace
+from traces.notify import LABELS
 
 
 def mismatch_fingerprint(*, tenant_id: int, plan_hash: str, step_index: int, skill_id: str, reason: str) -> str:
@@ -55,4 +66,72 @@ def mismatch_record(
 
 
 def _schedule_notification(mismatch: Mismatch) -> None:
-    """Hook for the notification pipeline (mismatch triage issue): on_commit → Celery task."""
+    """After commit, a Celery task notifies (never inside the request, never for a rolled-back row)."""
+    from traces.tasks_notify import mismatch_notify_task  # tasks import services, not the other way
+
+    mismatch_id = str(mismatch.pk)
+    # robust: a broker outage must not fail the request; the row stays pending for notify_pending.
+    transaction.on_commit(lambda: mismatch_notify_task.delay(mismatch_id), robust=True)
+
+
+class AlreadyResolved(Exception):
+    pass
+
+
+def mismatch_resolve(*, mismatch: Mismatch, who: str, note: str = "") -> Mismatch:
+    """Resolves; a linked GitHub issue gets `Resolved by <who>` + note (and is closed) after commit."""
+    from traces.tasks_notify import mismatch_resolution_push_task
+
+    with transaction.atomic():
+        updated = Mismatch.objects.filter(pk=mismatch.pk, resolved=False).update(
+            resolved=True, resolved_at=timezone.now(), resolved_by=who[:200], resolution_note=note
+        )
+        if not updated:
+            raise AlreadyResolved(str(mismatch.pk))
+        if mismatch.issue_number:
+            mismatch_id = str(mismatch.pk)
+            transaction.on_commit(lambda: mismatch_resolution_push_task.delay(mismatch_id), robust=True)
+    mismatch.refresh_from_db()
+    return mismatch
+
+
+def mismatch_resolution_push(*, mismatch_id) -> None:
+    """Comments the resolution on the linked issue; closes it when no other open mismatch shares it."""
+    mismatch = Mismatch.objects.select_related("tenant").get(pk=mismatch_id)
+    client = GitHubClient.for_tenant(mismatch.tenant)
+    if client is None or not mismatch.issue_number or not mismatch.resolved:
+        return
+    client.issue_comment(
+        mismatch.issue_number, resolution_comment(who=mismatch.resolved_by, note=mismatch.resolution_note)
+    )
+    others_open = Mismatch.objects.filter(issue_url=mismatch.issue_url, resolved=False).exclude(pk=mismatch.pk).exists()
+    if settings.GITHUB_CLOSE_ON_RESOLVE and not others_open:
+        client.issue_close(mismatch.issue_number)
+
+
+class GitHubNotConfigured(Exception):
+    pass
+
+
+def mismatch_bulk_report(*, tenant: Tenant | None, mismatches: list[Mismatch], reported_by: str) -> IssueRef:
+    """One GitHub issue (label bulk-report) listing the mismatches grouped by trace; all get its URL.
+
+    Raises GitHubNotConfigured or GitHubError. `tenant` picks the repository (None: each from settings).
+    """
+    client = GitHubClient.for_tenant(tenant or mismatches[0].tenant)
+    if client is None:
+        raise GitHubNotConfigured("GitHub is not configured (GITHUB_TOKEN and a repository).")
+    ref = client.issue_create(
+        title=bulk_issue_title(mismatches),
+        body=bulk_issue_body(mismatches, reported_by=reported_by),
+        labels=[*LABELS, "bulk-report"],
+    )
+    NOTIFICATIONS.labels(channel="github", result="sent").inc()
+    Mismatch.objects.filter(pk__in=[m.pk for m in mismatches]).update(
+        issue_url=ref.url,
+        issue_number=ref.number,
+        notification_state=NotificationState.SENT,
+        notification_channel=NotificationChannel.GITHUB,
+        notification_next_attempt_at=None,
+    )
+    return ref

@@ -1,3 +1,16 @@
 """/api/v1/traces/ mismatch routes ({id}/mismatch, {id}/mismatches, resolve, bulk-report)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from traces import mismatch_api
+
+urlpatterns = [
+    path("mismatches/bulk-report", mismatch_api.MismatchBulkReportView.as_view(), name="mismatch-bulk-report"),
+    path("<str:trace_id>/mismatch", mismatch_api.MismatchReportView.as_view(), name="trace-mismatch-report"),
+    path("<str:trace_id>/mismatches", mismatch_api.TraceMismatchListView.as_view(), name="trace-mismatch-list"),
+    path(
+        "<str:trace_id>/mismatches/<uuid:mismatch_id>/resolve",
+        mismatch_api.MismatchResolveView.as_view(),
+        name="trace-mismatch-resolve",
+    ),
+]

@@ -1,0 +1,122 @@
+"""Texts of mismatch notifications: GitHub issue titles/bodies/comments and Slack messages (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
+
+def _admin_url(name: str, pk: Any, fallback: str) -> str:
+    try:
+        path = reverse(name, args=[pk])
+    except NoReverseMatch:  # the model's admin may not be registered in every deployment
+        path = fallback
+    return f"{settings.AOS_BASE_URL}{path}"
+
+
+def trace_admin_url(trace) -> str:
+    return _admin_url("admin:traces_trace_change", trace.pk, f"/admin/traces/trace/{trace.pk}/change/")
+
+
+def mismatch_admin_url(mismatch) -> str:
+    return _admin_url("admin:traces_mismatch_change", mismatch.pk, f"/admin/traces/mismatch/{mismatch.pk}/change/")
+
+
+def _fenced_json(value: Any) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    # A fence longer than any backtick run inside, so reported data cannot break out of the block.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}json\n{text}\n{fence}"
+
+
+def _code(value: str) -> str:
+    return f"`{value}`" if value else "—"
+
+
+def issue_title(mismatch) -> str:
+    return f"[Replay Mismatch] trace:{mismatch.trace.trace_id} step:{mismatch.step_index}"
+
+
+def issue_body(mismatch) -> str:
+    trace = mismatch.trace
+    rows = [
+        ("Trace", f"[`{trace.trace_id}`]({trace_admin_url(trace)})"),
+        ("Tenant", _code(mismatch.tenant.slug)),
+        ("Step", f"{mismatch.step_index}" + (f" (`{mismatch.skill_id}`)" if mismatch.skill_id else "")),
+        ("Reason", _code(mismatch.reason)),
+        ("Expected hash", _code(mismatch.expected_hash)),
+        ("Actual hash", _code(mismatch.actual_hash)),
+        ("Plan hash", _code(trace.plan_hash)),
+        ("Reported by", _code(mismatch.reported_by)),
+        ("Recorded at", mismatch.created_at.isoformat() if mismatch.created_at else "—"),
+        ("Fingerprint", _code(mismatch.fingerprint)),
+        ("Mismatch", f"[`{mismatch.pk}`]({mismatch_admin_url(mismatch)})"),
+    ]
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return (
+        "A replay of this trace diverged from the recorded run (determinism failure).\n\n"
+        f"| Field | Value |\n|---|---|\n{table}\n\n"
+        f"### Details\n\n{_fenced_json(mismatch.details)}\n\n"
+        f"[Open the trace in the AOS admin]({trace_admin_url(trace)})\n\n"
+        "_Filed automatically by the AOS control plane. Later mismatches with the same fingerprint are added "
+        "here as comments._"
+    )
+
+
+def recurrence_comment(mismatch) -> str:
+    trace = mismatch.trace
+    return (
+        f"The same mismatch happened again: trace [`{trace.trace_id}`]({trace_admin_url(trace)}) "
+        f"step {mismatch.step_index}, reason `{mismatch.reason}`, expected `{mismatch.expected_hash or '—'}`, "
+        f"actual `{mismatch.actual_hash or '—'}` (mismatch `{mismatch.pk}`).\n\n{_fenced_json(mismatch.details)}"
+    )
+
+
+def resolution_comment(*, who: str, note: str) -> str:
+    return f"Resolved by {who}" + (f"\n\n{note}" if note else "")
+
+
+def slack_text(mismatch, *, github_error: str = "") -> str:
+    trace = mismatch.trace
+    text = (
+        f":warning: *{issue_title(mismatch)}*\n"
+        f"tenant `{mismatch.tenant.slug}` · reason `{mismatch.reason}` · skill `{mismatch.skill_id or '-'}`\n"
+        f"expected `{mismatch.expected_hash or '-'}` · actual `{mismatch.actual_hash or '-'}`\n"
+        f"<{trace_admin_url(trace)}|Open the trace> · <{mismatch_admin_url(mismatch)}|Mismatch>"
+    )
+    if github_error:
+        text += f"\n_GitHub issue could not be filed: {github_error[:300]}_"
+    return text
+
+
+def bulk_issue_title(mismatches: list) -> str:
+    traces = {m.trace_id for m in mismatches}
+    return f"[Replay Mismatch] bulk report: {len(mismatches)} mismatches in {len(traces)} traces"
+
+
+def bulk_issue_body(mismatches: Iterable, *, reported_by: str) -> str:
+    by_trace: dict[int, list] = {}
+    for mismatch in mismatches:
+        by_trace.setdefault(mismatch.trace_id, []).append(mismatch)
+    parts = [f"Bulk report of replay mismatches, filed by `{reported_by}`.\n"]
+    for items in by_trace.values():
+        trace = items[0].trace
+        parts.append(
+            f"### Trace [`{trace.trace_id}`]({trace_admin_url(trace)}) (tenant `{items[0].tenant.slug}`)\n\n"
+            "| Step | Skill | Reason | Expected hash | Actual hash | Mismatch | Recorded |\n"
+            "|---|---|---|---|---|---|---|"
+        )
+        for m in sorted(items, key=lambda m: (m.step_index, m.created_at)):
+            parts.append(
+                f"| {m.step_index} | {_code(m.skill_id)} | `{m.reason}` | {_code(m.expected_hash)} | "
+                f"{_code(m.actual_hash)} | [`{str(m.pk)[:8]}`]({mismatch_admin_url(m)}) | "
+                f"{m.created_at:%Y-%m-%d %H:%M} |"
+            )
+        parts.append("")
+    return "\n".join(parts)

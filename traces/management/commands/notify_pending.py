@@ -1,0 +1,22 @@
+"""`manage.py notify_pending`: send every mismatch notification that is pending and due."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from traces.notify import notify_pending_sweep
+from traces.tasks_notify import schedule_notify_retry
+
+
+class Command(BaseCommand):
+    help = "Sends pending mismatch notifications whose next attempt is due (GitHub, then Slack)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, default=500, help="At most this many mismatches (default 500).")
+
+    def handle(self, *args, limit: int, **options):
+        counts = notify_pending_sweep(limit=limit, on_retry=schedule_notify_retry)
+        self.stdout.write(
+            f"notify_pending: {counts['due']} due, {counts['sent']} sent, {counts['retry']} retry scheduled, "
+            f"{counts['failed']} failed, {counts['skipped'] + counts['not_due']} skipped"
+        )

@@ -1,0 +1,90 @@
+"""Mismatch API input/output serializers (PRODUCT.md §6). Fields listed explicitly."""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+from aosproject.api import StrictSerializer
+from traces.models import Mismatch, MismatchReason
+
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _hash_field() -> serializers.CharField:
+    return serializers.RegexField(
+        HASH_RE, required=False, allow_blank=True, default="", error_messages={"invalid": "Expected 64 hex chars."}
+    )
+
+
+class MismatchReportInput(StrictSerializer):
+    step_index = serializers.IntegerField(min_value=0)
+    reason = serializers.ChoiceField(choices=MismatchReason.choices)
+    skill_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    expected_hash = _hash_field()
+    actual_hash = _hash_field()
+    details = serializers.DictField(required=False, default=dict)
+
+
+class MismatchResolveInput(StrictSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class BulkReportInput(StrictSerializer):
+    mismatch_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=200)
+    github_issue = serializers.BooleanField(required=False, default=True)
+
+
+class MismatchReportedSerializer(serializers.Serializer):
+    """The 201 answer of POST traces/{id}/mismatch."""
+
+    mismatch_id = serializers.UUIDField(source="pk")
+    trace_id = serializers.CharField(source="trace.trace_id")
+    status = serializers.SerializerMethodField()
+    notified = serializers.SerializerMethodField()
+    issue_url = serializers.CharField()
+
+    def get_status(self, obj) -> str:
+        return "recorded"
+
+    def get_notified(self, obj) -> bool:
+        return obj.notification_state == "sent"
+
+
+class MismatchSerializer(serializers.ModelSerializer):
+    trace_id = serializers.CharField(source="trace.trace_id", read_only=True)
+    tenant = serializers.CharField(source="tenant.slug", read_only=True)
+    notified = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Mismatch
+        fields = [
+            "id",
+            "trace_id",
+            "tenant",
+            "reported_by",
+            "step_index",
+            "skill_id",
+            "reason",
+            "expected_hash",
+            "actual_hash",
+            "details",
+            "fingerprint",
+            "notified",
+            "notification_state",
+            "notification_channel",
+            "notification_attempts",
+            "notification_last_error",
+            "notification_next_attempt_at",
+            "issue_url",
+            "resolved",
+            "resolved_at",
+            "resolved_by",
+            "resolution_note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_notified(self, obj) -> bool:
+        return obj.notification_state == "sent"

@@ -1,0 +1,221 @@
+"""Mismatch notification pipeline (PRODUCT.md §6): GitHub issue first, Slack as the fallback.
+
+Exactly-once guard without extra columns: a worker *claims* a pending mismatch with one
+conditional UPDATE that bumps `notification_attempts` and sets `notification_next_attempt_at`
+to a lease. Nobody else can claim it until the lease (or the backoff written after a transient
+failure) has passed, and the result is only written while the row is still pending.
+`notification_channel` is `slack` on a pending row once GitHub has been given up on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from aosproject.metrics import NOTIFICATIONS
+from traces.github import GitHubClient, GitHubError, IssueRef
+from traces.issue_text import issue_body, issue_title, recurrence_comment, slack_text
+from traces.models import Mismatch, NotificationChannel, NotificationState
+from traces.slack import SlackError, slack_post
+
+logger = logging.getLogger(__name__)
+
+LABELS = ["replay-mismatch", "aos", "automated"]
+LEASE_SECONDS = 120  # longer than a few GitHub + Slack calls with their 10 s timeouts
+MAX_ATTEMPTS = 8  # backoff 10 s .. 21 min in total, then Slack / failed
+BACKOFF_BASE_SECONDS = 10
+BACKOFF_CAP_SECONDS = 30 * 60
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    outcome: str  # sent | retry | failed | not_due | skipped
+    channel: str = NotificationChannel.NONE
+    retry_in: float | None = None
+    issue_url: str = ""
+    error: str = ""
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff after the `attempt`-th failed attempt (1-based)."""
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0), BACKOFF_CAP_SECONDS))
+
+
+def _wait(retry_after: float | None, attempt: int) -> float:
+    """The vendor's Retry-After when it sent one (GitHub's rule), else exponential backoff."""
+    return retry_after if retry_after is not None else backoff_seconds(attempt)
+
+
+def _claim(mismatch_id, now: datetime) -> tuple[Mismatch | None, NotifyResult | None]:
+    due = Q(notification_next_attempt_at__isnull=True) | Q(notification_next_attempt_at__lte=now)
+    claimed = (
+        Mismatch.objects.filter(pk=mismatch_id, notification_state=NotificationState.PENDING)
+        .filter(due)
+        .update(
+            notification_attempts=F("notification_attempts") + 1,
+            notification_next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+        )
+    )
+    if claimed:
+        return Mismatch.objects.select_related("trace", "tenant").get(pk=mismatch_id), None
+    row = Mismatch.objects.filter(pk=mismatch_id).values("notification_state", "notification_next_attempt_at").first()
+    if row and row["notification_state"] == NotificationState.PENDING and row["notification_next_attempt_at"]:
+        wait = (row["notification_next_attempt_at"] - now).total_seconds()
+        return None, NotifyResult("not_due", retry_in=max(wait, 1.0))
+    return None, NotifyResult("skipped")
+
+
+def _still_claimed(mismatch: Mismatch):
+    return Mismatch.objects.filter(pk=mismatch.pk, notification_state=NotificationState.PENDING)
+
+
+def _finish_sent(mismatch: Mismatch, *, channel: str, ref: IssueRef | None = None, error: str = "") -> NotifyResult:
+    fields: dict = {
+        "notification_state": NotificationState.SENT,
+        "notification_channel": channel,
+        "notification_next_attempt_at": None,
+    }
+    if error:  # sent through the fallback: keep why GitHub was not used
+        fields["notification_last_error"] = error[:2000]
+    if ref is not None:
+        fields.update(issue_url=ref.url, issue_number=ref.number)
+    _still_claimed(mismatch).update(**fields)
+    return NotifyResult("sent", channel=channel, issue_url=ref.url if ref else "")
+
+
+def _finish_retry(mismatch: Mismatch, *, channel: str, error: str, wait: float) -> NotifyResult:
+    _still_claimed(mismatch).update(
+        notification_channel=channel,
+        notification_last_error=error[:2000],
+        notification_next_attempt_at=timezone.now() + timedelta(seconds=wait),
+    )
+    return NotifyResult("retry", channel=channel, retry_in=wait, error=error)
+
+
+def _finish_failed(mismatch: Mismatch, *, channel: str, error: str) -> NotifyResult:
+    _still_claimed(mismatch).update(
+        notification_state=NotificationState.FAILED,
+        notification_channel=channel,
+        notification_last_error=error[:2000],
+        notification_next_attempt_at=None,
+    )
+    return NotifyResult("failed", channel=channel, error=error)
+
+
+def open_issue_for_fingerprint(client: GitHubClient, mismatch: Mismatch) -> IssueRef | None:
+    """The still-open issue of an earlier, unresolved mismatch with the same fingerprint."""
+    earlier = (
+        Mismatch.objects.filter(
+            tenant_id=mismatch.tenant_id,
+            fingerprint=mismatch.fingerprint,
+            resolved=False,
+            issue_number__isnull=False,
+            issue_url__contains=f"/{client.repo_name}/issues/",
+        )
+        .exclude(pk=mismatch.pk)
+        .order_by("created_at")
+        .first()
+    )
+    if earlier is None or earlier.issue_number is None:
+        return None
+    ref = client.issue_get(earlier.issue_number)
+    return ref if ref.state == "open" else None
+
+
+def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
+    """Comments on the fingerprint's open issue, or opens a new one. Raises GitHubError."""
+    existing = open_issue_for_fingerprint(client, mismatch)
+    if existing is not None:
+        client.issue_comment(existing.number, recurrence_comment(mismatch))
+        NOTIFICATIONS.labels(channel="github", result="deduplicated").inc()
+        return existing
+    return client.issue_create(title=issue_title(mismatch), body=issue_body(mismatch), labels=LABELS)
+
+
+def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult:
+    """One notification attempt for a pending mismatch (a no-op when someone else holds it)."""
+    mismatch, skipped = _claim(mismatch_id, now or timezone.now())
+    if mismatch is None:
+        assert skipped is not None
+        return skipped
+    attempts_left = mismatch.notification_attempts < MAX_ATTEMPTS
+    errors: list[str] = []
+    client = (
+        None if mismatch.notification_channel == NotificationChannel.SLACK else GitHubClient.for_tenant(mismatch.tenant)
+    )
+    if client is not None:
+        try:
+            ref = github_issue_file(client, mismatch)
+        except GitHubError as exc:
+            errors.append(str(exc))
+            if exc.retryable and attempts_left:
+                NOTIFICATIONS.labels(channel="github", result="retry").inc()
+                wait = (
+                    exc.retry_after if exc.retry_after is not None else backoff_seconds(mismatch.notification_attempts)
+                )
+                return _finish_retry(mismatch, channel=NotificationChannel.NONE, error=str(exc), wait=wait)
+            NOTIFICATIONS.labels(channel="github", result="failed").inc()
+            logger.warning("mismatch %s: GitHub gave up: %s", mismatch.pk, exc)
+        else:
+            NOTIFICATIONS.labels(channel="github", result="sent").inc()
+            return _finish_sent(mismatch, channel=NotificationChannel.GITHUB, ref=ref)
+
+    webhook = settings.SLACK_MISMATCH_WEBHOOK
+    if webhook:
+        try:
+            slack_post(webhook_url=webhook, text=slack_text(mismatch, github_error=errors[0] if errors else ""))
+        except SlackError as exc:
+            errors.append(str(exc))
+            if exc.retryable and attempts_left:
+                NOTIFICATIONS.labels(channel="slack", result="retry").inc()
+                wait = (
+                    exc.retry_after if exc.retry_after is not None else backoff_seconds(mismatch.notification_attempts)
+                )
+                return _finish_retry(mismatch, channel=NotificationChannel.SLACK, error="; ".join(errors), wait=wait)
+            NOTIFICATIONS.labels(channel="slack", result="failed").inc()
+        else:
+            NOTIFICATIONS.labels(channel="slack", result="sent").inc()
+            return _finish_sent(mismatch, channel=NotificationChannel.SLACK, error="; ".join(errors))
+
+    if client is None and not webhook and not errors:
+        errors.append("No notification channel configured (GITHUB_TOKEN + repository, or SLACK_MISMATCH_WEBHOOK).")
+        NOTIFICATIONS.labels(channel="none", result="failed").inc()
+    return _finish_failed(mismatch, channel=NotificationChannel.NONE, error="; ".join(errors))
+
+
+def notification_requeue(*, mismatch_ids) -> list:
+    """Puts failed/pending mismatches back to a fresh pending state (the admin's "Retry notification")."""
+    qs = Mismatch.objects.filter(pk__in=list(mismatch_ids)).exclude(notification_state=NotificationState.SENT)
+    ids = list(qs.values_list("pk", flat=True))
+    Mismatch.objects.filter(pk__in=ids).update(
+        notification_state=NotificationState.PENDING,
+        notification_channel=NotificationChannel.NONE,
+        notification_attempts=0,
+        notification_next_attempt_at=None,
+    )
+    return ids
+
+
+def notify_pending_sweep(
+    *, now: datetime | None = None, limit: int = 500, on_retry: Callable[[object, float], None] | None = None
+) -> Counter:
+    """Sends every pending mismatch whose next attempt is due; returns outcome counts."""
+    now = now or timezone.now()
+    due = Q(notification_next_attempt_at__isnull=True) | Q(notification_next_attempt_at__lte=now)
+    ids = list(
+        Mismatch.objects.pending_notification().filter(due).order_by("created_at").values_list("pk", flat=True)[:limit]
+    )
+    counts: Counter = Counter(due=len(ids))
+    for mismatch_id in ids:
+        result = mismatch_notify(mismatch_id=mismatch_id, now=now)
+        counts[result.outcome] += 1
+        if result.outcome == "retry" and on_retry is not None and result.retry_in is not None:
+            on_retry(mismatch_id, result.retry_in)
+    return counts
