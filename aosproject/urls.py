@@ -5,14 +5,12 @@ from mozilla_django_oidc.views import OIDCLogoutView
 
 from aosproject import errors, views
 from traces.api import TraceListCreateView
-from traces.api import TraceListCreateView
 
 handler404 = "aosproject.errors.handler404"
 handler500 = "aosproject.errors.handler500"
 
 api_v1 = [
     path("runtime/", include("runtime.urls")),
-    path("traces", TraceListCreateView.as_view(), name="trace-list-root"),  # same as traces/
     path("traces", TraceListCreateView.as_view(), name="trace-list-root"),  # same as traces/
     path("traces/", include("traces.urls")),
     path("", include("traces.urls_tenant")),
