@@ -1,0 +1,120 @@
+"""GitHub webhook: X-Hub-Signature-256 verification; issue closed/reopened → mismatches."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.traces.github_standin import make_trace
+from traces.mismatches import mismatch_record
+from traces.models import Mismatch
+
+SECRET = "whsec-test"
+ISSUE_URL = "https://github.example/acme/agents/issues/7"
+URL = "/api/v1/integrations/github/webhook"
+
+
+@pytest.fixture
+def linked(settings, tenant_a):
+    settings.GITHUB_WEBHOOK_SECRET = SECRET
+    settings.GITHUB_TOKEN = ""
+    trace = make_trace(tenant_a)
+    mismatches = [
+        mismatch_record(trace=trace, step_index=i, reason="output_mismatch", reported_by="replay") for i in (0, 1)
+    ]
+    Mismatch.objects.filter(pk__in=[m.pk for m in mismatches]).update(issue_url=ISSUE_URL, issue_number=7)
+    unrelated = mismatch_record(trace=trace, step_index=2, reason="output_mismatch", reported_by="replay")
+    return mismatches, unrelated
+
+
+def send(payload, *, event="issues", secret=SECRET, signature=None, raw=None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    headers = {"HTTP_X_GITHUB_EVENT": event}
+    if signature is None and secret is not None:
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if signature is not None:
+        headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+    return APIClient().post(URL, body, content_type="application/json", **headers)
+
+
+def issue_event(action, url=ISSUE_URL, login="octocat"):
+    return {"action": action, "issue": {"number": 7, "html_url": url}, "sender": {"login": login}}
+
+
+def states():
+    return sorted(Mismatch.objects.values_list("step_index", "resolved", "resolved_by"))
+
+
+def test_it_resolves_linked_mismatches_when_the_issue_is_closed(linked):
+    response = send(issue_event("closed"))
+    assert response.status_code == 200 and response.json()["updated"] == 2
+    assert states() == [(0, True, "octocat"), (1, True, "octocat"), (2, False, "")]
+    assert Mismatch.objects.filter(resolved=True, resolved_at__isnull=False).count() == 2
+
+
+def test_it_unresolves_them_when_the_issue_is_reopened(linked):
+    send(issue_event("closed"))
+    response = send(issue_event("reopened", login="hubot"))
+    assert response.status_code == 200 and response.json()["updated"] == 2
+    assert states() == [(0, False, ""), (1, False, ""), (2, False, "")]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "sha256=" + "0" * 64, "sha1=abc", "sha256=not-hex"],
+    ids=["missing", "empty", "wrong", "sha1", "garbage"],
+)
+def test_it_refuses_bad_or_missing_signatures(linked, signature):
+    response = send(issue_event("closed"), secret=None, signature=signature)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_signature"
+    assert states() == [(0, False, ""), (1, False, ""), (2, False, "")]
+
+
+def test_it_refuses_a_signature_made_with_another_secret(linked):
+    assert send(issue_event("closed"), secret="other").status_code == 401
+    assert states()[0] == (0, False, "")
+
+
+def test_it_refuses_everything_when_no_secret_is_configured(linked, settings):
+    settings.GITHUB_WEBHOOK_SECRET = ""
+    assert send(issue_event("closed"), secret="").status_code == 401
+
+
+def test_it_changes_nothing_for_an_unknown_issue(linked):
+    response = send(issue_event("closed", url="https://github.example/acme/agents/issues/999"))
+    assert response.status_code == 200 and response.json()["updated"] == 0
+    assert states() == [(0, False, ""), (1, False, ""), (2, False, "")]
+
+
+@pytest.mark.parametrize(
+    "event,payload",
+    [("ping", {"zen": "Keep it simple."}), ("issues", issue_event("labeled")), ("push", {"ref": "main"})],
+)
+def test_it_acknowledges_and_ignores_other_events(linked, event, payload):
+    response = send(payload, event=event)
+    assert response.status_code == 202 and response.json()["ignored"] is True
+    assert states() == [(0, False, ""), (1, False, ""), (2, False, "")]
+
+
+def test_it_refuses_a_signed_but_malformed_body(linked):
+    assert send(None, raw=b"{not json").status_code == 400
+    assert send(None, raw=b"[1, 2]").status_code == 400
+
+
+def test_it_accepts_form_encoded_payloads(linked):
+    from urllib.parse import urlencode
+
+    raw = urlencode({"payload": json.dumps(issue_event("closed"))}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    response = APIClient().post(
+        URL,
+        raw,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_GITHUB_EVENT="issues",
+        HTTP_X_HUB_SIGNATURE_256=signature,
+    )
+    assert response.status_code == 200 and response.json()["updated"] == 2
