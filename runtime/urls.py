@@ -1,3 +1,15 @@
-"""/api/v1/runtime/ routes (owned by the runtime issue)."""
+"""/api/v1/runtime/ routes (PRODUCT.md §4)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from runtime import api
+
+urlpatterns = [
+    path("simulate", api.SimulateView.as_view(), name="runtime-simulate"),
+    path("runs", api.RunListCreateView.as_view(), name="runtime-runs"),
+    path("runs/<str:run_id>", api.RunDetailView.as_view(), name="runtime-run-detail"),
+    path("replay/<str:run_id>", api.ReplayView.as_view(), name="runtime-replay"),
+    path("skills", api.SkillListView.as_view(), name="runtime-skills"),
+    path("skills/<str:skill_id>", api.SkillDetailView.as_view(), name="runtime-skill-detail"),
+    path("capabilities", api.CapabilitiesView.as_view(), name="runtime-capabilities"),
+]

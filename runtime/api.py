@@ -1,0 +1,136 @@
+"""/api/v1/runtime/ views: parse input, call one service, render output (PRODUCT.md §4)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsDeveloper, IsViewer
+from aosproject.errors import ApiError
+from runtime import serializers as s
+from runtime import services
+from runtime.idempotency import idempotent
+from runtime.skills import REGISTRY, skill_ids
+from traces.models import Trace, TraceSource
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Repeat-safe creation (24 h)."
+)
+
+
+class SimulateView(APIView):
+    permission_classes = [IsDeveloper]
+
+    @extend_schema(
+        request=s.SimulateInputSerializer,
+        responses={200: s.SimulateOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Simulate a plan: cost, latency, risks, budget and permissions (deterministic).",
+    )
+    @idempotent
+    def post(self, request):
+        data = _valid(s.SimulateInputSerializer, request)
+        result = services.plan_simulate(tenant=request.auth.tenant, **data)
+        return Response(result, status=status.HTTP_200_OK)
+
+
+class RunPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+    ordering = ("-created_at", "-id")
+
+
+class RunListCreateView(generics.ListAPIView):
+    serializer_class = s.RunSerializer
+    pagination_class = RunPagination
+    filterset_fields = ["status", "agent_id", "source"]
+
+    def get_permissions(self):
+        return [IsDeveloper()] if self.request.method == "POST" else [IsViewer()]
+
+    def get_queryset(self):
+        return (
+            Trace.objects.for_tenant(self.request.auth.tenant)
+            .filter(source__in=(TraceSource.RUN, TraceSource.REPLAY))
+            .select_related("replay_of")
+        )
+
+    @extend_schema(summary="List runs and replays (newest first, cursor pagination).")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.RunInputSerializer,
+        responses={201: s.RunDetailSerializer, 202: s.RunQueuedSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Run a plan (Celery task); `wait: true` returns the finished run.",
+    )
+    @idempotent
+    def post(self, request):
+        data = _valid(s.RunInputSerializer, request)
+        wait = data.pop("wait")
+        run_input = data.pop("input")
+        trace = services.run_start(tenant=request.auth.tenant, wait=wait, run_input=run_input, **data)
+        if wait:
+            trace = services.run_get(tenant=request.auth.tenant, run_id=trace.run_id)
+            return Response(s.RunDetailSerializer(trace).data, status=status.HTTP_201_CREATED)
+        url = reverse("runtime-run-detail", kwargs={"run_id": trace.run_id})
+        body = {"run_id": trace.run_id, "trace_id": trace.trace_id, "status": trace.status, "url": url}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+class RunDetailView(APIView):
+    @extend_schema(responses={200: s.RunDetailSerializer}, summary="A run's status and its trace.")
+    def get(self, request, run_id: str):
+        trace = services.run_get(tenant=request.auth.tenant, run_id=run_id)
+        return Response(s.RunDetailSerializer(trace).data)
+
+
+class ReplayView(APIView):
+    permission_classes = [IsDeveloper]
+
+    @extend_schema(
+        request=s.ReplayInputSerializer,
+        responses={200: s.ReplayOutputSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+        summary="Replay a run with its seed and frozen timestamp; report the first divergence.",
+    )
+    @idempotent
+    def post(self, request, run_id: str):
+        data = _valid(s.ReplayInputSerializer, request)
+        result = services.run_replay(tenant=request.auth.tenant, run_id=run_id, **data)
+        return Response(result, status=status.HTTP_200_OK)
+
+
+class SkillListView(APIView):
+    @extend_schema(responses={200: s.SkillSerializer(many=True)}, summary="The skill registry.")
+    def get(self, request):
+        return Response([REGISTRY[i].describe() for i in skill_ids()])
+
+
+class SkillDetailView(APIView):
+    @extend_schema(responses={200: s.SkillSerializer}, summary="One skill.")
+    def get(self, request, skill_id: str):
+        skill = REGISTRY.get(skill_id)
+        if skill is None:
+            raise ApiError("not_found", f"No skill {skill_id!r}.", 404, available=skill_ids())
+        return Response(skill.describe())
+
+
+class CapabilitiesView(APIView):
+    @extend_schema(responses={200: s.CapabilitiesSerializer}, summary="Budget, allowed skills and rate-limit quota.")
+    def get(self, request):
+        return Response(services.capabilities_get(principal=request.auth))
+
+
+def _valid(serializer_class, request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ApiError("validation_error", "The request body must be a JSON object.", 400)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

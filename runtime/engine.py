@@ -1,0 +1,290 @@
+"""Execution and replay comparison (PRODUCT.md §3, §4). No database: callers persist the result.
+
+`execute` runs a validated plan step by step: references resolved, params re-validated, budget
+checked before each call, step retry policy, fallback skill, `on_error`, and the §3 hash chain.
+In a replay it serves `skip` steps from the recorded trace instead of calling the skill.
+`compare` finds the first divergence between a recorded run and its replay.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+
+from aos_sdk import hashing
+from runtime.plans import resolve, runtime_params_problem
+from runtime.skills import REGISTRY, ExecContext, SkillError
+from traces.diff import structural_diff
+
+ERR_BUDGET_EXCEEDED = "ERR_BUDGET_EXCEEDED"
+ERR_SKILL_UNAVAILABLE = "ERR_SKILL_UNAVAILABLE"
+ERR_INVALID_PARAMS = "ERR_INVALID_PARAMS"
+ERR_REFERENCE = "ERR_REFERENCE"
+ERR_INTERNAL = "ERR_INTERNAL"
+
+
+@dataclass
+class StepRun:
+    index: int
+    skill_id: str
+    skill_version: str
+    params: Any
+    output: Any
+    status: str
+    input_hash: str
+    output_hash: str
+    step_hash: str
+    error_code: str = ""
+    error_message: str = ""
+    cost_cents: float = 0.0
+    duration_ms: float = 0.0
+    retry_count: int = 0
+    replay_behaviour: str = ""
+
+
+@dataclass
+class Execution:
+    plan_hash: str
+    seed: int
+    timestamp: str
+    steps: list[StepRun] = field(default_factory=list)
+    root_hash: str = ""
+    status: str = "succeeded"
+    error_code: str = ""
+    error_message: str = ""
+
+    @property
+    def total_cost_cents(self) -> float:
+        return round(sum(s.cost_cents for s in self.steps), 6)
+
+    @property
+    def total_duration_ms(self) -> float:
+        return round(sum(s.duration_ms for s in self.steps), 3)
+
+
+@dataclass(frozen=True)
+class RecordedStep:
+    """A stored step as replay sees it (from the database)."""
+
+    index: int
+    skill_id: str
+    skill_version: str
+    params: Any
+    output: Any
+    status: str
+    error_code: str
+    input_hash: str
+    output_hash: str
+    step_hash: str
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    behaviours: list[str]  # per plan step: check | skip | execute
+    recorded: list[RecordedStep]
+
+
+def step_behaviour(step: dict[str, Any], *, mode: str) -> str:
+    """The replay behaviour of a plan step: explicit `replay`, else the skill's default for the mode."""
+    if step.get("replay"):
+        return step["replay"]
+    skill = REGISTRY.get(step.get("skill", ""))
+    if skill is None:
+        return "check"
+    params = step.get("params") or {}
+    if skill.side_effects(params):
+        return "skip"  # never resend a side effect unless the plan says `execute`
+    if mode == "live":
+        return "check"
+    return skill.default_replay(params)
+
+
+def _finish(run: StepRun) -> StepRun:
+    run.output_hash = hashing.output_hash(run.output)
+    run.step_hash = hashing.step_hash(
+        index=run.index, skill=run.skill_id, input_hash=run.input_hash, output_hash=run.output_hash, status=run.status
+    )
+    return run
+
+
+def _call(
+    call: dict[str, Any],
+    *,
+    index: int,
+    context: dict[str, Any],
+    ctx: ExecContext,
+    retry: dict[str, Any],
+    budget_left: float | None,
+    sleep: Callable[[float], None],
+) -> StepRun:
+    """One skill call with its retry policy; never raises for a skill failure."""
+    skill_id = call["skill"]
+    skill = REGISTRY.get(skill_id)
+    raw_params = call.get("params", {})
+    run = StepRun(index, skill_id, skill.version if skill else "", raw_params, None, "failed", "", "", "")
+    try:
+        run.params = resolve(raw_params, context)
+    except JMESPathError as exc:
+        run.input_hash = hashing.input_hash(raw_params)
+        run.error_code, run.error_message = ERR_REFERENCE, str(exc)
+        return run
+    run.input_hash = hashing.input_hash(run.params)
+    if skill is None:
+        run.error_code, run.error_message = ERR_SKILL_UNAVAILABLE, f"Unknown skill {skill_id!r}."
+        return run
+    problem = runtime_params_problem(skill, run.params)
+    if problem:
+        run.error_code, run.error_message = ERR_INVALID_PARAMS, problem
+        return run
+    estimate = skill.estimate_cost_cents(run.params)
+    if budget_left is not None and estimate > budget_left + 1e-9:
+        run.error_code = ERR_BUDGET_EXCEEDED
+        run.error_message = f"Step needs up to {estimate} cents; {max(budget_left, 0):.6g} left in the budget."
+        return run
+    attempts = int(retry.get("max_attempts", 1))
+    backoff_ms = int(retry.get("backoff_ms", 0))
+    for attempt in range(attempts):
+        try:
+            result = skill.execute(run.params, ctx)
+        except SkillError as exc:
+            run.retry_count += exc.retries + (1 if attempt else 0)
+            run.output, run.error_code, run.error_message = exc.output, exc.code, exc.message
+            if not exc.retryable or attempt + 1 >= attempts:
+                return run
+            sleep(backoff_ms * (2**attempt) / 1000.0)
+            continue
+        except Exception as exc:  # a bug in a skill must not lose the run's trace
+            run.output, run.error_code, run.error_message = None, ERR_INTERNAL, f"{type(exc).__name__}: {exc}"
+            return run
+        run.retry_count += result.retries + (1 if attempt else 0)
+        run.output, run.status, run.cost_cents = result.output, "succeeded", result.cost_cents
+        run.error_code = run.error_message = ""
+        return run
+    return run
+
+
+def _serve(recorded: RecordedStep, index: int, context: dict[str, Any], raw_params: Any) -> StepRun:
+    """A `skip` step in a replay: the recorded output, with the replay's own resolved input hash."""
+    try:
+        params = resolve(raw_params, context)
+    except JMESPathError:
+        params = raw_params
+    run = StepRun(
+        index=index,
+        skill_id=recorded.skill_id,
+        skill_version=recorded.skill_version,
+        params=params,
+        output=recorded.output,
+        status=recorded.status,
+        input_hash=hashing.input_hash(params),
+        output_hash="",
+        step_hash="",
+        error_code=recorded.error_code,
+        replay_behaviour="skip",
+    )
+    return _finish(run)
+
+
+def execute(
+    plan: list[dict[str, Any]],
+    *,
+    run_input: Any,
+    seed: int,
+    timestamp: str,
+    budget_cents: float | None,
+    replay: ReplayPlan | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_step: Callable[[StepRun], None] | None = None,
+) -> Execution:
+    """Runs a validated plan and returns every step with its hashes and the root hash."""
+    execution = Execution(plan_hash=hashing.plan_hash(plan), seed=seed, timestamp=timestamp)
+    root = hashing.root_zero(plan_hash=execution.plan_hash, seed=seed, timestamp=timestamp)
+    context: dict[str, Any] = {"input": run_input, "steps": []}
+    spent = 0.0
+    for index, step in enumerate(plan):
+        behaviour = replay.behaviours[index] if replay else ""
+        started = time.perf_counter()
+        if behaviour == "skip":
+            if index >= len(replay.recorded):
+                break  # nothing recorded to serve, and a skipped step is never executed
+            run = _serve(replay.recorded[index], index, context, step.get("params", {}))
+        else:
+            ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index)
+            left = None if budget_cents is None else budget_cents - spent
+            kwargs = {"index": index, "context": context, "ctx": ctx, "budget_left": left, "sleep": sleep}
+            run = _call(step, retry=step.get("retry") or {}, **kwargs)
+            if run.status == "failed" and step.get("fallback") and run.error_code != ERR_BUDGET_EXCEEDED:
+                primary = run
+                run = _call(step["fallback"], retry={}, **kwargs)
+                run.retry_count += primary.retry_count
+                run.cost_cents += primary.cost_cents
+                if run.status == "succeeded":
+                    run.error_message = f"{primary.skill_id} failed ({primary.error_code}); fallback used."
+            run.replay_behaviour = behaviour or step_behaviour(step, mode="recorded")
+            _finish(run)
+        run.duration_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        spent += run.cost_cents
+        execution.steps.append(run)
+        root = hashing.root_next(root, run.step_hash)
+        context["steps"].append({"output": run.output, "status": run.status})
+        if on_step:
+            on_step(run)
+        if run.status == "failed" and step.get("on_error", "abort") == "abort":
+            execution.status = "failed"
+            execution.error_code = run.error_code
+            execution.error_message = f"step {index} ({run.skill_id}): {run.error_message}"
+            break
+    execution.root_hash = root
+    return execution
+
+
+# --- replay comparison ---------------------------------------------------------------------
+
+
+def _divergence(index: int, reason: str, expected_hash: str, actual_hash: str, expected: Any, actual: Any):
+    return {
+        "step_index": index,
+        "reason": reason,
+        "expected_hash": expected_hash,
+        "actual_hash": actual_hash,
+        "expected": expected,
+        "actual": actual,
+        "diff": structural_diff(expected, actual),
+    }
+
+
+def compare(
+    recorded: list[RecordedStep],
+    replayed: list[StepRun],
+    behaviours: list[str],
+    *,
+    recorded_root: str,
+    replay_root: str,
+) -> dict[str, Any] | None:
+    """The first divergence: per step skill, input hash, status, then output hash (check steps;
+    for skip steps the recorded output is checked against its stored hash)."""
+    for exp, act in zip(recorded, replayed, strict=False):
+        i = exp.index
+        if exp.skill_id != act.skill_id:
+            return _divergence(i, "skill_mismatch", exp.step_hash, act.step_hash, exp.skill_id, act.skill_id)
+        if exp.input_hash != act.input_hash:
+            return _divergence(i, "input_mismatch", exp.input_hash, act.input_hash, exp.params, act.params)
+        if exp.status != act.status:
+            expected = {"status": exp.status, "error_code": exp.error_code}
+            actual = {"status": act.status, "error_code": act.error_code}
+            return _divergence(i, "status_mismatch", exp.step_hash, act.step_hash, expected, actual)
+        # The server recomputes hashes: a stored output edited after the fact no longer matches.
+        recorded_hash = hashing.output_hash(exp.output)
+        behaviour = behaviours[i] if i < len(behaviours) else "check"
+        if behaviour == "check" and recorded_hash != act.output_hash:
+            return _divergence(i, "output_mismatch", recorded_hash, act.output_hash, exp.output, act.output)
+        if behaviour == "skip" and recorded_hash != exp.output_hash:
+            return _divergence(i, "output_mismatch", exp.output_hash, recorded_hash, exp.output, act.output)
+    if len(recorded) != len(replayed):
+        index = min(len(recorded), len(replayed))
+        return _divergence(index, "step_count_mismatch", recorded_root, replay_root, len(recorded), len(replayed))
+    return None

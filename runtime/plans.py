@@ -1,0 +1,251 @@
+"""Plan validation and `{{ expr }}` references (PRODUCT.md §4). Pure: no database, no I/O.
+
+Errors name the step and field the way a caller would write them: `plan[2].params.url`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache, lru_cache
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jsonschema import Draft202012Validator
+
+from runtime.skills import REGISTRY, Skill
+
+STEP_KEYS = {"skill", "params", "replay", "retry", "on_error", "fallback"}
+REPLAY_CHOICES = ("check", "execute", "skip")
+ON_ERROR_CHOICES = ("abort", "continue")
+MAX_RETRY_ATTEMPTS = 10
+MAX_BACKOFF_MS = 60_000
+_WHOLE = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.DOTALL)
+_INLINE = re.compile(r"\{\{\s*(.+?)\s*\}\}", re.DOTALL)
+_ROOTS = {"input", "steps"}
+
+
+class PlanInvalid(Exception):
+    """Bad plan: `fields` maps `plan[i].field` paths to messages."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        self.fields = fields
+        first_field, messages = next(iter(fields.items()))
+        self.message = f"{first_field}: {messages[0]}"
+        super().__init__(self.message)
+
+
+# --- references ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2048)  # bounded: expressions come from callers
+def _compiled(expr: str):
+    return jmespath.compile(expr)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def resolve(value: Any, context: dict[str, Any]) -> Any:
+    """Substitutes `{{ expr }}` in strings (whole string → typed value; inside text → its text)."""
+    if isinstance(value, str):
+        whole = _WHOLE.match(value)
+        if whole and "{{" not in whole.group(1):
+            return _compiled(whole.group(1)).search(context)
+        if "{{" in value:
+            return _INLINE.sub(lambda m: _text(_compiled(m.group(1)).search(context)), value)
+        return value
+    if isinstance(value, dict):
+        return {k: resolve(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, context) for v in value]
+    return value
+
+
+def _expressions(value: Any, path: str):
+    """Yields (field path, expression) for every reference inside a params value."""
+    if isinstance(value, str):
+        for match in _INLINE.finditer(value):
+            yield path, match.group(1)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _expressions(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _expressions(v, f"{path}[{i}]")
+
+
+def _walk(node: dict[str, Any]):
+    yield node
+    for child in node.get("children", []):
+        if isinstance(child, dict):
+            yield from _walk(child)
+
+
+def _leftmost_field(node: dict[str, Any]) -> str | None:
+    while node.get("type") in {"subexpression", "index_expression", "projection", "flatten", "filter_projection"}:
+        node = node["children"][0]
+    return node.get("value") if node.get("type") == "field" else None
+
+
+def reference_problems(expr: str, step_index: int) -> str | None:
+    """Why `expr` cannot be evaluated for step `step_index`, or None."""
+    try:
+        ast = _compiled(expr).parsed
+    except JMESPathError as exc:
+        return f"Invalid reference expression {expr!r}: {exc}"
+    root = _leftmost_field(ast)
+    if root is not None and root not in _ROOTS:
+        return f"Reference {expr!r} must start with `input` or `steps`."
+    for node in _walk(ast):
+        children = node.get("children", [])
+        if (
+            node.get("type") == "index_expression"
+            and len(children) == 2
+            and children[0].get("type") == "field"
+            and children[0].get("value") == "steps"
+            and children[1].get("type") == "index"
+        ):
+            target = children[1]["value"]
+            absolute = target if target >= 0 else step_index + target
+            if absolute < 0 or absolute >= step_index:
+                return (
+                    f"Reference {expr!r} points at step {target}, which does not exist before step {step_index} "
+                    f"(only steps 0..{step_index - 1} can be referenced)."
+                    if step_index
+                    else f"Reference {expr!r} points at step {target}, but step 0 has no earlier steps."
+                )
+    return None
+
+
+def _reference_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    """Paths (as jsonschema `absolute_path` tuples) of strings that hold references."""
+    if isinstance(value, str):
+        return [path] if "{{" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _reference_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _reference_paths(v, (*path, i))]
+    return []
+
+
+# --- params ------------------------------------------------------------------------------
+
+
+@cache
+def _validator(skill_id: str) -> Draft202012Validator:
+    return Draft202012Validator(REGISTRY[skill_id].params_schema)
+
+
+def _field(prefix: str, path) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def params_problems(skill: Skill, params: dict[str, Any], prefix: str) -> dict[str, list[str]]:
+    """Schema and skill-specific problems, skipping values that are still references."""
+    problems: dict[str, list[str]] = {}
+    references = _reference_paths(params)
+    for error in sorted(_validator(skill.id).iter_errors(params), key=lambda e: list(map(str, e.absolute_path))):
+        path = tuple(error.absolute_path)
+        if any(path[: len(ref)] == ref for ref in references):
+            continue  # the value is only known at run time; checked again after resolution
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [p for p in error.validator_value if p not in error.instance]
+            path = (*path, missing[0]) if missing else path
+        if error.validator == "oneOf" and references:
+            continue
+        problems.setdefault(_field(prefix, path), []).append(error.message)
+    for name, message in skill.check_params(params).items():
+        problems.setdefault(f"{prefix}.{name}", []).append(message)
+    return problems
+
+
+def runtime_params_problem(skill: Skill, params: Any) -> str | None:
+    """After references are resolved: the first schema problem, or None."""
+    if not isinstance(params, dict):
+        return "params must be an object"
+    problems = params_problems(skill, params, "params")
+    if problems:
+        field, messages = next(iter(problems.items()))
+        return f"{field}: {messages[0]}"
+    return None
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+def _call_problems(call: Any, index: int, prefix: str, *, allow_unknown: bool) -> dict[str, list[str]]:
+    """Checks a `{skill, params}` pair (a step or its fallback)."""
+    problems: dict[str, list[str]] = {}
+    skill_id = call.get("skill")
+    if not isinstance(skill_id, str) or not skill_id:
+        return {f"{prefix}.skill": ["A skill id (string) is required."]}
+    params = call.get("params", {})
+    if not isinstance(params, dict):
+        return {f"{prefix}.params": ["params must be an object."]}
+    for field, expr in _expressions(params, f"{prefix}.params"):
+        problem = reference_problems(expr, index)
+        if problem:
+            problems.setdefault(field, []).append(problem)
+    skill = REGISTRY.get(skill_id)
+    if skill is None:
+        if not allow_unknown:
+            problems.setdefault(f"{prefix}.skill", []).append(
+                f"Unknown skill {skill_id!r}; available: {', '.join(sorted(REGISTRY))}."
+            )
+        return problems
+    for field, messages in params_problems(skill, params, f"{prefix}.params").items():
+        problems.setdefault(field, []).extend(messages)
+    return problems
+
+
+def _policy_problems(step: dict[str, Any], prefix: str) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if "replay" in step and step["replay"] not in REPLAY_CHOICES:
+        problems[f"{prefix}.replay"] = [f"Must be one of {', '.join(REPLAY_CHOICES)}."]
+    if "on_error" in step and step["on_error"] not in ON_ERROR_CHOICES:
+        problems[f"{prefix}.on_error"] = [f"Must be one of {', '.join(ON_ERROR_CHOICES)}."]
+    if "retry" in step:
+        retry = step["retry"]
+        if not isinstance(retry, dict) or set(retry) - {"max_attempts", "backoff_ms"}:
+            problems[f"{prefix}.retry"] = ["Must be an object with max_attempts and/or backoff_ms."]
+        else:
+            for name, top in (("max_attempts", MAX_RETRY_ATTEMPTS), ("backoff_ms", MAX_BACKOFF_MS)):
+                value = retry.get(name)
+                low = 1 if name == "max_attempts" else 0
+                if name in retry and (type(value) is not int or not low <= value <= top):
+                    problems[f"{prefix}.retry.{name}"] = [f"Must be an integer from {low} to {top}."]
+    return problems
+
+
+def plan_validate(plan: Any, *, max_steps: int, allow_unknown_skills: bool = False) -> None:
+    """Raises PlanInvalid naming the step and field of every problem found."""
+    if not isinstance(plan, list) or not plan:
+        raise PlanInvalid({"plan": ["A plan is a non-empty list of steps."]})
+    if len(plan) > max_steps:
+        raise PlanInvalid({"plan": [f"A plan may have at most {max_steps} steps; this one has {len(plan)}."]})
+    problems: dict[str, list[str]] = {}
+    for index, step in enumerate(plan):
+        prefix = f"plan[{index}]"
+        if not isinstance(step, dict):
+            problems[prefix] = ["A step is an object with at least `skill`."]
+            continue
+        for key in sorted(set(step) - STEP_KEYS):
+            problems[f"{prefix}.{key}"] = ["Unknown field."]
+        problems.update(_call_problems(step, index, prefix, allow_unknown=allow_unknown_skills))
+        problems.update(_policy_problems(step, prefix))
+        if "fallback" in step:
+            fallback = step["fallback"]
+            if not isinstance(fallback, dict) or set(fallback) - {"skill", "params"}:
+                problems[f"{prefix}.fallback"] = ["Must be an object with skill and params."]
+            else:
+                problems.update(_call_problems(fallback, index, f"{prefix}.fallback", allow_unknown=False))
+    if problems:
+        raise PlanInvalid(problems)

@@ -1,0 +1,226 @@
+"""Runtime API input and output shapes (PRODUCT.md §4). Inputs are strict: unknown fields → 400."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from aosproject.api import StrictSerializer
+from traces.models import Trace, TraceStep
+
+MAX_SAFE_INT = 2**53 - 1  # canonical JSON (RFC 8785) numbers are IEEE doubles
+
+
+class _JsonList(serializers.JSONField):
+    """The plan: any JSON here; the engine's validator names the bad step and field."""
+
+
+class _SeedField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _timestamp_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False, max_length=40, help_text="Frozen timestamp (ISO 8601); default: now (UTC)."
+    )
+
+
+def _check_timestamp(value: str | None) -> str | None:
+    if value is not None and parse_datetime(value) is None:
+        raise serializers.ValidationError("Use an ISO 8601 date-time, e.g. 2025-01-01T00:00:00Z.")
+    return value
+
+
+class PlanInputSerializer(StrictSerializer):
+    plan = _JsonList(help_text="Ordered steps: {skill, params, replay?, retry?, on_error?, fallback?}.")
+    seed = _SeedField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
+    timestamp = _timestamp_field()
+    budget_cents = serializers.IntegerField(required=False, min_value=0, help_text="Default: the tenant's budget.")
+
+    def validate_timestamp(self, value: str | None) -> str | None:
+        return _check_timestamp(value)
+
+
+class SimulateInputSerializer(PlanInputSerializer):
+    save_trace = serializers.BooleanField(required=False, default=False)
+
+
+class RunInputSerializer(PlanInputSerializer):
+    input = serializers.JSONField(required=False, default=None, allow_null=True)
+    agent_id = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+    metadata = serializers.DictField(required=False, default=dict)
+    wait = serializers.BooleanField(required=False, default=False)
+
+
+class ReplayInputSerializer(StrictSerializer):
+    mode = serializers.ChoiceField(choices=["recorded", "live"], required=False, default="recorded")
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+# --- output (explicit fields; also what /api/docs/ shows) -------------------------------------
+
+
+class RunStepSerializer(serializers.ModelSerializer):
+    skill = serializers.CharField(source="skill_id")
+    replay = serializers.CharField(source="replay_behaviour")
+
+    class Meta:
+        model = TraceStep
+        fields = [
+            "index",
+            "skill",
+            "skill_version",
+            "params",
+            "output",
+            "status",
+            "error_code",
+            "error_message",
+            "input_hash",
+            "output_hash",
+            "step_hash",
+            "cost_cents",
+            "duration_ms",
+            "retry_count",
+            "replay",
+        ]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    timestamp = serializers.CharField(source="frozen_timestamp")
+    replay_of = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Trace
+        fields = [
+            "run_id",
+            "trace_id",
+            "source",
+            "status",
+            "agent_id",
+            "plan_hash",
+            "root_hash",
+            "seed",
+            "timestamp",
+            "budget_cents",
+            "error_code",
+            "error_message",
+            "total_steps",
+            "total_cost_cents",
+            "total_duration_ms",
+            "replay_of",
+            "metadata",
+            "created_at",
+            "finished_at",
+        ]
+
+    def get_replay_of(self, trace: Trace) -> str | None:
+        return trace.replay_of.run_id if trace.replay_of_id and trace.replay_of else None
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = RunStepSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "plan", "input", "steps"]
+
+
+class _RiskSerializer(serializers.Serializer):
+    step_index = serializers.IntegerField()
+    skill_id = serializers.CharField()
+    risk_type = serializers.CharField()
+    probability = serializers.FloatField()
+    mitigation = serializers.CharField()
+
+
+class _EstimateSerializer(serializers.Serializer):
+    step_index = serializers.IntegerField()
+    skill_id = serializers.CharField()
+    estimated_cost_cents = serializers.FloatField()
+    estimated_latency_ms = serializers.FloatField()
+
+
+class SimulateOutputSerializer(serializers.Serializer):
+    feasible = serializers.BooleanField()
+    status = serializers.ChoiceField(
+        choices=[
+            "feasible",
+            "budget_insufficient",
+            "permission_denied",
+            "skill_unavailable",
+            "risk_too_high",
+            "invalid_plan",
+        ]
+    )
+    estimated_cost_cents = serializers.FloatField()
+    estimated_duration_ms = serializers.FloatField()
+    budget_remaining_cents = serializers.FloatField()
+    budget_sufficient = serializers.BooleanField()
+    cumulative_risk = serializers.FloatField()
+    permission_gaps = serializers.ListField(child=serializers.DictField())
+    risks = _RiskSerializer(many=True)
+    step_estimates = _EstimateSerializer(many=True)
+    alternatives = serializers.ListField(child=serializers.DictField())
+    warnings = serializers.ListField(child=serializers.CharField())
+    seed = serializers.IntegerField()
+    trace_id = serializers.CharField(allow_null=True)
+    root_hash = serializers.CharField(allow_null=True)
+
+
+class RunQueuedSerializer(serializers.Serializer):
+    run_id = serializers.CharField()
+    trace_id = serializers.CharField()
+    status = serializers.CharField()
+    url = serializers.CharField()
+
+
+class DivergenceSerializer(serializers.Serializer):
+    step_index = serializers.IntegerField()
+    reason = serializers.ChoiceField(
+        choices=["output_mismatch", "input_mismatch", "status_mismatch", "skill_mismatch", "step_count_mismatch"]
+    )
+    expected_hash = serializers.CharField()
+    actual_hash = serializers.CharField()
+    expected = serializers.JSONField()
+    actual = serializers.JSONField()
+    diff = serializers.ListField(child=serializers.DictField())
+
+
+class ReplayOutputSerializer(serializers.Serializer):
+    parity = serializers.BooleanField()
+    replay_run_id = serializers.CharField(allow_null=True)
+    original_run_id = serializers.CharField()
+    mode = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    root_hash = serializers.CharField()
+    original_root_hash = serializers.CharField()
+    divergence = DivergenceSerializer(allow_null=True)
+    mismatch_id = serializers.CharField(allow_null=True)
+
+
+class SkillSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    version = serializers.CharField()
+    description = serializers.CharField()
+    params_schema = serializers.DictField()
+    cost_model = serializers.DictField()
+    latency_model = serializers.DictField()
+    failure_modes = serializers.ListField(child=serializers.DictField())
+    constraints = serializers.ListField(child=serializers.CharField())
+    side_effects = serializers.BooleanField()
+    external = serializers.BooleanField()
+    default_replay = serializers.CharField()
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    tenant = serializers.CharField()
+    budget_cents = serializers.IntegerField()
+    allowed_skills = serializers.ListField(child=serializers.CharField())
+    skills = serializers.ListField(child=serializers.CharField())
+    rate_limit = serializers.DictField()
+    limits = serializers.DictField()
+    roles = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,310 @@
+"""Runtime workflows (PRODUCT.md §4): simulate, run, replay, capabilities. Views call these."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.models import Tenant
+from aos_sdk import hashing
+from aosproject.errors import ApiError, Conflict
+from aosproject.metrics import REPLAYS, RUNS, SIMULATE_DURATION, TRACES_STORED
+from runtime import engine
+from runtime.plans import PlanInvalid, plan_validate
+from runtime.recording import execution_store, new_run_id, new_trace_id, recorded_steps, utc_timestamp
+from runtime.simulate import simulate
+from runtime.skills import REGISTRY
+from traces.mismatches import mismatch_record
+from traces.models import StepStatus, Trace, TraceSource, TraceStatus, TraceStep
+
+logger = logging.getLogger(__name__)
+
+REPLAYABLE_SOURCES = (TraceSource.RUN, TraceSource.REPLAY, TraceSource.INGEST)
+
+
+def _invalid(exc: PlanInvalid) -> ApiError:
+    return ApiError("validation_error", exc.message, 400, fields=exc.fields)
+
+
+def _validated(plan: Any, *, allow_unknown_skills: bool = False) -> list[dict[str, Any]]:
+    try:
+        plan_validate(plan, max_steps=settings.AOS_MAX_PLAN_STEPS, allow_unknown_skills=allow_unknown_skills)
+    except PlanInvalid as exc:
+        raise _invalid(exc)
+    return hashing.normalise_plan(plan)
+
+
+def _budget(tenant: Tenant, budget_cents: int | None) -> int:
+    return tenant.budget_cents if budget_cents is None else budget_cents
+
+
+# --- simulate ------------------------------------------------------------------------------
+
+
+def plan_simulate(
+    *,
+    tenant: Tenant,
+    plan: Any,
+    budget_cents: int | None = None,
+    seed: int = 0,
+    timestamp: str | None = None,
+    save_trace: bool = False,
+) -> dict[str, Any]:
+    """The §4 simulate result; with `save_trace` also a simulation trace (content-addressed id)."""
+    with SIMULATE_DURATION.time():
+        plan = _validated(plan, allow_unknown_skills=True)
+        budget = _budget(tenant, budget_cents)
+        result = simulate(plan, budget_cents=budget, seed=seed, allowed_skills=tenant.allowed_skills)
+        if save_trace:
+            trace = _simulation_trace(tenant=tenant, plan=plan, result=result, seed=seed, timestamp=timestamp)
+            result["trace_id"], result["root_hash"] = trace.trace_id, trace.root_hash
+    return result
+
+
+def _simulation_trace(*, tenant: Tenant, plan, result, seed: int, timestamp: str | None) -> Trace:
+    """Steps are not executed: status `skipped`, output = the step's estimate, input = params as given.
+
+    The trace id derives from the root hash, so saving the same simulation twice stores it once and
+    the response stays byte-identical.
+    """
+    timestamp = timestamp or utc_timestamp()
+    plan_hash = hashing.plan_hash(plan)
+    rows, step_hashes = [], []
+    for index, (step, estimate) in enumerate(zip(plan, result["step_estimates"], strict=True)):
+        output = {k: estimate[k] for k in ("estimated_cost_cents", "estimated_latency_ms")}
+        in_hash, out_hash = hashing.input_hash(step["params"]), hashing.output_hash(output)
+        s_hash = hashing.step_hash(
+            index=index, skill=step["skill"], input_hash=in_hash, output_hash=out_hash, status=StepStatus.SKIPPED.value
+        )
+        step_hashes.append(s_hash)
+        skill = REGISTRY.get(step["skill"])
+        rows.append(
+            TraceStep(
+                index=index,
+                skill_id=step["skill"],
+                skill_version=skill.version if skill else "",
+                params=step["params"],
+                output=output,
+                status=StepStatus.SKIPPED,
+                input_hash=in_hash,
+                output_hash=out_hash,
+                step_hash=s_hash,
+                cost_cents=estimate["estimated_cost_cents"],
+                duration_ms=0,
+            )
+        )
+    root = hashing.root_hash(plan_hash=plan_hash, seed=seed, timestamp=timestamp, step_hashes=step_hashes)
+    trace_id = "sim_" + root[:32]
+    with transaction.atomic():
+        trace, created = Trace.objects.get_or_create(
+            tenant=tenant,
+            trace_id=trace_id,
+            defaults={
+                "source": TraceSource.SIMULATE,
+                "plan": plan,
+                "plan_hash": plan_hash,
+                "seed": seed,
+                "frozen_timestamp": timestamp,
+                "status": TraceStatus.SIMULATED,
+                "root_hash": root,
+                "metadata": {"simulation": {k: result[k] for k in ("status", "feasible", "cumulative_risk")}},
+                "total_steps": len(rows),
+                "total_cost_cents": result["estimated_cost_cents"],
+            },
+        )
+        if created:
+            for row in rows:
+                row.trace = trace
+            TraceStep.objects.bulk_create(rows, batch_size=500)
+    if created:
+        TRACES_STORED.labels(source=TraceSource.SIMULATE).inc()
+    return trace
+
+
+# --- runs --------------------------------------------------------------------------------
+
+
+def _check_allowed(tenant: Tenant, plan: list[dict[str, Any]]) -> None:
+    for index, step in enumerate(plan):
+        for prefix, call in ((f"plan[{index}]", step), (f"plan[{index}].fallback", step.get("fallback"))):
+            if call and not tenant.skill_allowed(call["skill"]):
+                message = f"Skill {call['skill']!r} is not allowed for tenant {tenant.slug}."
+                fields = {f"{prefix}.skill": [message]}
+                raise ApiError("permission_denied", f"{prefix}.skill: {message}", 403, fields=fields)
+
+
+def run_create(
+    *,
+    tenant: Tenant,
+    plan: Any,
+    run_input: Any = None,
+    seed: int = 0,
+    timestamp: str | None = None,
+    budget_cents: int | None = None,
+    agent_id: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Trace:
+    """Validates the plan and stores the run as a queued trace (executed by `run_execute`)."""
+    plan = _validated(plan)
+    _check_allowed(tenant, plan)
+    return Trace.objects.create(
+        trace_id=new_trace_id(),
+        run_id=new_run_id(),
+        tenant=tenant,
+        source=TraceSource.RUN,
+        agent_id=agent_id,
+        plan=plan,
+        plan_hash=hashing.plan_hash(plan),
+        input=run_input,
+        seed=seed,
+        frozen_timestamp=timestamp or utc_timestamp(),
+        status=TraceStatus.QUEUED,
+        metadata=metadata or {},
+        budget_cents=_budget(tenant, budget_cents),
+    )
+
+
+def run_start(*, wait: bool, **fields: Any) -> Trace:
+    """Creates the run; `wait` executes it now, otherwise a Celery task does after commit."""
+    trace = run_create(**fields)
+    if wait:
+        return run_execute(trace_pk=trace.pk)
+    from runtime.tasks import run_execute_task
+
+    transaction.on_commit(lambda: run_execute_task.delay(trace.pk))
+    return trace
+
+
+def run_execute(*, trace_pk: int) -> Trace:
+    """Executes a queued run once (a redelivered task finds it taken and does nothing)."""
+    if not Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED).update(status=TraceStatus.RUNNING):
+        return Trace.objects.get(pk=trace_pk)
+    trace = Trace.objects.get(pk=trace_pk)
+    try:
+        execution = engine.execute(
+            trace.plan,
+            run_input=trace.input,
+            seed=trace.seed,
+            timestamp=trace.frozen_timestamp,
+            budget_cents=trace.budget_cents,
+        )
+    except Exception as exc:  # an engine bug: the run ends failed and visible, not stuck in `running`
+        logger.exception("run %s crashed", trace.run_id)
+        Trace.objects.filter(pk=trace.pk).update(
+            status=TraceStatus.FAILED, error_code=engine.ERR_INTERNAL, error_message=str(exc)[:2000]
+        )
+        RUNS.labels(status=TraceStatus.FAILED).inc()
+        trace.refresh_from_db()
+        return trace
+    execution_store(trace=trace, execution=execution)
+    RUNS.labels(status=execution.status).inc()
+    return trace
+
+
+def run_get(*, tenant: Tenant, run_id: str) -> Trace:
+    trace = (
+        Trace.objects.for_tenant(tenant)
+        .filter(source__in=(TraceSource.RUN, TraceSource.REPLAY))
+        .lookup(run_id)
+        .prefetch_related("steps")
+        .first()
+    )
+    if trace is None:
+        raise ApiError("not_found", f"No run {run_id!r}.", 404)
+    return trace
+
+
+# --- replay ------------------------------------------------------------------------------
+
+
+def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: bool = False) -> dict[str, Any]:
+    """Re-runs a stored run with its seed and frozen timestamp and reports the first divergence."""
+    original = Trace.objects.for_tenant(tenant).filter(source__in=REPLAYABLE_SOURCES).lookup(run_id).first()
+    if original is None:
+        raise ApiError("not_found", f"No run {run_id!r}.", 404)
+    if original.status not in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
+        raise Conflict(f"Run {run_id!r} is {original.status}; only finished runs can be replayed.")
+    plan = original.plan
+    recorded = recorded_steps(original)
+    behaviours = [engine.step_behaviour(step, mode=mode) for step in plan]
+    execution = engine.execute(
+        plan,
+        run_input=original.input,
+        seed=original.seed,
+        timestamp=original.frozen_timestamp,
+        budget_cents=original.budget_cents,
+        replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
+    )
+    divergence = engine.compare(
+        recorded, execution.steps, behaviours, recorded_root=original.root_hash, replay_root=execution.root_hash
+    )
+    parity = divergence is None
+    result: dict[str, Any] = {
+        "parity": parity,
+        "replay_run_id": None,
+        "original_run_id": original.run_id or original.trace_id,
+        "mode": mode,
+        "dry_run": dry_run,
+        "root_hash": execution.root_hash,
+        "original_root_hash": original.root_hash,
+        "divergence": divergence,
+        "mismatch_id": None,
+    }
+    if not dry_run:
+        with transaction.atomic():
+            replay = Trace.objects.create(
+                trace_id=new_trace_id(),
+                run_id=new_run_id(),
+                tenant=tenant,
+                source=TraceSource.REPLAY,
+                replay_of=original,
+                agent_id=original.agent_id,
+                plan=plan,
+                plan_hash=execution.plan_hash,
+                input=original.input,
+                seed=original.seed,
+                frozen_timestamp=original.frozen_timestamp,
+                status=TraceStatus.RUNNING,
+                budget_cents=original.budget_cents,
+                metadata={"replay": {"mode": mode, "parity": parity}},
+            )
+            execution_store(trace=replay, execution=execution)
+            result["replay_run_id"] = replay.run_id
+            if divergence:
+                step_index = divergence["step_index"]
+                skill_id = recorded[step_index].skill_id if step_index < len(recorded) else ""
+                mismatch = mismatch_record(
+                    trace=original,
+                    step_index=step_index,
+                    reason=divergence["reason"],
+                    reported_by="replay",
+                    skill_id=skill_id,
+                    expected_hash=divergence["expected_hash"],
+                    actual_hash=divergence["actual_hash"],
+                    details={"replay_run_id": replay.run_id, "mode": mode, **divergence},
+                )
+                result["mismatch_id"] = str(mismatch.id)
+    REPLAYS.labels(parity="true" if parity else "false").inc()
+    return result
+
+
+# --- capabilities --------------------------------------------------------------------------
+
+
+def capabilities_get(*, principal) -> dict[str, Any]:
+    from accounts.ratelimit import peek_usage
+
+    tenant = principal.tenant
+    allowed = sorted(s for s in REGISTRY if tenant.skill_allowed(s))
+    return {
+        "tenant": tenant.slug,
+        "budget_cents": tenant.budget_cents,
+        "allowed_skills": allowed,
+        "skills": sorted(REGISTRY),
+        "rate_limit": peek_usage(principal),
+        "limits": {"max_plan_steps": settings.AOS_MAX_PLAN_STEPS},
+        "roles": sorted(principal.roles),
+    }

@@ -1,0 +1,23 @@
+"""Celery tasks for runs (eager in the embedded default; a Redis-backed worker in production)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from runtime.models import IdempotencyRecord
+
+
+@shared_task(name="runtime.run_execute", acks_late=True)
+def run_execute_task(trace_pk: int) -> str:
+    """Executes a queued run; safe to redeliver (a run already taken is left alone)."""
+    from runtime.services import run_execute
+
+    return run_execute(trace_pk=trace_pk).status
+
+
+@shared_task(name="runtime.idempotency_purge")
+def idempotency_purge_task() -> int:
+    """Deletes expired Idempotency-Key records (they are already ignored once expired)."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
