@@ -147,6 +147,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict = {}
 # Safety net for mismatch notifications whose retries were lost (worker restart, broker outage).
 CELERY_BEAT_SCHEDULE["mismatch-notify-sweep"] = {"task": "traces.mismatch_notify_sweep", "schedule": 300.0}
+# Trace retention (same as `manage.py prune_traces`), daily; runs never overlap (lock).
+CELERY_BEAT_SCHEDULE["prune-traces-daily"] = {
+    "task": "traces.prune_traces",
+    "schedule": float(env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600)),
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -44,6 +44,18 @@ class TraceQuerySet(models.QuerySet):
         """By trace_id or run_id."""
         return self.filter(models.Q(trace_id=identifier) | models.Q(run_id=identifier))
 
+    def retained(self) -> TraceQuerySet:
+        """Traces retention must keep whatever their age: pinned, or with an unresolved mismatch."""
+        return self.filter(models.Q(pinned=True) | models.Exists(_unresolved_mismatches()))
+
+    def expired(self, cutoff) -> TraceQuerySet:
+        """Created before `cutoff` and not retained: what retention may delete."""
+        return self.filter(created_at__lt=cutoff, pinned=False).exclude(models.Exists(_unresolved_mismatches()))
+
+
+def _unresolved_mismatches():
+    return Mismatch.objects.filter(trace=models.OuterRef("pk"), resolved=False)
+
 
 class Trace(models.Model):
     trace_id = models.CharField(max_length=64)

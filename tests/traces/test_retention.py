@@ -1,0 +1,232 @@
+"""manage.py prune_traces and the retention task."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+
+import psycopg
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from prometheus_client import REGISTRY
+
+from tests.traces.tracebuild import store
+from traces.mismatches import mismatch_record
+from traces.models import Mismatch, RetentionRun, Trace, TraceStep
+from traces.retention import ADVISORY_LOCK_KEY, CACHE_LOCK_KEY, RetentionLocked, prune_traces, retention_lock
+from traces.tasks_retention import prune_traces_task
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def at(days_ago: float):
+    return time_machine.travel(NOW - dt.timedelta(days=days_ago), tick=False)
+
+
+def prune(*args: str) -> str:
+    out = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("prune_traces", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def deleted_total() -> float:
+    return REGISTRY.get_sample_value("aos_retention_deleted_total") or 0.0
+
+
+@pytest.fixture
+def aged(tenant_a, tenant_b):
+    """Tenant A keeps 30 days (default), tenant B 7 days; traces at several ages."""
+    tenant_b.retention_days = 7
+    tenant_b.save()
+    made = {}
+    for name, tenant, days in [
+        ("a-new", tenant_a, 1),
+        ("a-old", tenant_a, 40),
+        ("a-older", tenant_a, 90),
+        ("a-pinned", tenant_a, 90),
+        ("a-mismatch", tenant_a, 90),
+        ("a-resolved", tenant_a, 90),
+        ("b-new", tenant_b, 3),
+        ("b-10d", tenant_b, 10),
+    ]:
+        with at(days):
+            made[name] = store(tenant, trace_id=name, steps=3)
+    Trace.objects.filter(pk=made["a-pinned"].pk).update(pinned=True)
+    mismatch_record(trace=made["a-mismatch"], step_index=1, reason="output_mismatch", reported_by="test")
+    resolved = mismatch_record(trace=made["a-resolved"], step_index=0, reason="output_mismatch", reported_by="t")
+    Mismatch.objects.filter(pk=resolved.pk).update(resolved=True)
+    return made
+
+
+def remaining() -> set[str]:
+    return set(Trace.objects.values_list("trace_id", flat=True))
+
+
+@pytest.mark.django_db
+def test_it_deletes_old_traces_keeping_pinned_and_mismatched(aged):
+    before = deleted_total()
+    out = prune()
+    assert remaining() == {"a-new", "a-pinned", "a-mismatch", "b-new"}
+    assert TraceStep.objects.count() == 4 * 3
+    assert not Mismatch.objects.filter(resolved=True).exists()
+    assert Mismatch.objects.filter(resolved=False).count() == 1
+    assert deleted_total() == before + 4
+    run = RetentionRun.objects.get()
+    assert (run.traces_deleted, run.steps_deleted, run.traces_kept) == (4, 12, 2)
+    assert run.status == "succeeded" and not run.dry_run and run.finished_at is not None
+    assert out.count("\n") == 1 and "deleted 4 trace(s) and 12 step(s)" in out and "kept 2" in out
+
+
+@pytest.mark.django_db
+def test_it_honours_each_tenants_retention_days(aged, tenant_b):
+    prune("--tenant", tenant_b.slug)
+    # B keeps 7 days: its 10-day trace goes; A's traces are untouched, whatever their age.
+    assert remaining() == set(aged) - {"b-10d"}
+    assert RetentionRun.objects.get().tenant == tenant_b
+
+
+@pytest.mark.django_db
+def test_it_overrides_the_age_with_days(aged):
+    prune("--days", "60")
+    assert remaining() == {"a-new", "a-old", "a-pinned", "a-mismatch", "b-new", "b-10d"}
+    assert RetentionRun.objects.get().days == 60
+
+
+@pytest.mark.django_db
+def test_it_keeps_tenants_with_zero_retention_days_forever(aged, tenant_a):
+    tenant_a.retention_days = 0
+    tenant_a.save()
+    prune()
+    assert {"a-old", "a-older", "a-resolved"} <= remaining()
+    assert "b-10d" not in remaining()
+
+
+@pytest.mark.django_db
+def test_it_deletes_nothing_on_a_dry_run(aged):
+    before = (Trace.objects.count(), TraceStep.objects.count(), deleted_total())
+    out = prune("--dry-run")
+    assert (Trace.objects.count(), TraceStep.objects.count(), deleted_total()) == before
+    run = RetentionRun.objects.get()
+    assert run.dry_run and run.status == "dry_run"
+    assert (run.traces_deleted, run.steps_deleted) == (4, 12)
+    assert "(dry run): would delete 4 trace(s)" in out
+
+
+@pytest.mark.django_db
+def test_it_deletes_in_batches(aged):
+    batches: list[int] = []
+    with time_machine.travel(NOW, tick=False):
+        run = prune_traces(batch_size=1, on_batch=batches.append)
+    assert batches == [1, 1, 1, 1]
+    assert run.traces_deleted == 4
+
+
+@pytest.mark.django_db
+def test_it_unlinks_replays_of_deleted_traces(aged):
+    Trace.objects.filter(pk=aged["a-new"].pk).update(replay_of=aged["a-old"])
+    prune()
+    assert Trace.objects.get(trace_id="a-new").replay_of is None
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_start_while_another_run_holds_the_lock(aged):
+    if connection.vendor == "postgresql":
+        # The other run is another session holding the advisory lock.
+        other = psycopg.connect(
+            dbname=connection.settings_dict["NAME"],
+            user=connection.settings_dict["USER"],
+            host=connection.settings_dict["HOST"],
+            port=connection.settings_dict["PORT"] or 5432,
+            password=connection.settings_dict["PASSWORD"] or None,
+            autocommit=True,
+        )
+        other.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+    else:
+        cache.add(CACHE_LOCK_KEY, "other-run", 60)
+    try:
+        with pytest.raises(CommandError, match="refused: another prune_traces run holds") as exc:
+            prune()
+        assert exc.value.returncode == 2
+        assert prune_traces_task.delay().get()["skipped"].startswith("another prune_traces run")
+        assert Trace.objects.count() == len(aged)
+        assert not RetentionRun.objects.exists()
+    finally:
+        if connection.vendor == "postgresql":
+            other.close()
+        else:
+            cache.delete(CACHE_LOCK_KEY)
+    # Once the other run is gone, the next run proceeds.
+    prune()
+    assert "a-old" not in remaining()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_only_one_of_two_concurrent_holders_in():
+    entered = threading.Event()
+    release = threading.Event()
+    errors: list[Exception] = []
+
+    def hold():
+        try:
+            with retention_lock():
+                entered.set()
+                release.wait(5)
+        except Exception as exc:
+            errors.append(exc)
+            entered.set()
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert entered.wait(5)
+    with pytest.raises(RetentionLocked):
+        with retention_lock():
+            pass
+    release.set()
+    holder.join(5)
+    assert errors == []
+    with retention_lock():
+        pass
+
+
+@pytest.mark.django_db
+def test_it_runs_from_celery_beat(aged, settings):
+    assert settings.CELERY_BEAT_SCHEDULE["prune-traces-daily"]["task"] == "traces.prune_traces"
+    with time_machine.travel(NOW, tick=False):
+        result = prune_traces_task.delay().get()
+    assert result["traces_deleted"] == 4
+    assert "a-old" not in remaining()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [["--batch-size", "0"], ["--days", "-1"], ["--tenant", "nope"]])
+def test_it_refuses_bad_arguments(args, tenant_a):
+    with pytest.raises(CommandError):
+        prune(*args)
+    assert not RetentionRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_a_progress_bar_only_on_a_terminal(aged, capsys):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Tty()
+    out = Tty()
+    with time_machine.travel(NOW, tick=False):
+        call_command("prune_traces", stdout=out, stderr=err)
+    assert "prune_traces:" in out.getvalue()
+    assert "4/4" in err.getvalue()  # tqdm drew its bar on stderr
+
+    plain_err = io.StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("prune_traces", "--days", "0", stdout=io.StringIO(), stderr=plain_err)
+    assert plain_err.getvalue() == ""
