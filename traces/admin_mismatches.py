@@ -1,1 +1,253 @@
-"""Mismatch triage admin (mismatch triage issue)."""
+"""Mismatch triage admin: the list operators live in, its actions, the mismatch page and a dashboard."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.admin_scoping import TenantScopedAdminMixin, user_has_role, user_tenant_ids
+from traces.github import GitHubError
+from traces.mismatch_presentation import dashboard_numbers, mismatch_sides
+from traces.mismatches import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
+from traces.models import Mismatch, NotificationState
+from traces.notify import mismatch_issue_file, notification_requeue
+
+STATE_COLOURS = {"pending": "#b26a00", "sent": "#1e7e34", "failed": "#c62828"}
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+        required=False,
+        max_length=10000,
+        help_text="Posted on the linked GitHub issue as “Resolved by <you>” followed by this note.",
+    )
+
+
+@admin.register(Mismatch)
+class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "trace_link",
+        "step_index",
+        "reason",
+        "notification",
+        "issue_link",
+        "resolved",
+        "tenant",
+    ]
+    list_display_links = ["created_at"]
+    list_filter = [
+        "resolved",
+        "reason",
+        "notification_state",
+        "notification_channel",
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["trace__trace_id", "trace__run_id", "reason", "expected_hash", "actual_hash", "fingerprint"]
+    search_help_text = "Trace id or run id, reason, expected/actual hash or fingerprint."
+    list_select_related = ["trace", "tenant"]
+    list_per_page = 50
+    ordering = ["-created_at"]
+    actions = ["file_github_issue", "file_one_issue_for_selected", "resolve_with_note", "retry_notification"]
+    fieldsets = [
+        (None, {"fields": ["id", "tenant", "trace_link", "step_index", "skill_id", "reason", "reported_by"]}),
+        ("Hashes", {"fields": ["expected_hash", "actual_hash", "fingerprint"]}),
+        (
+            "Notification",
+            {
+                "fields": [
+                    "notification_state",
+                    "notification_channel",
+                    "notification_attempts",
+                    "notification_last_error",
+                    "notification_next_attempt_at",
+                    "issue_link",
+                ]
+            },
+        ),
+        ("Resolution", {"fields": ["resolved", "resolved_at", "resolved_by", "resolution_note"]}),
+        ("Details", {"fields": ["details", "created_at"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        "id",
+        "tenant",
+        "trace_link",
+        "step_index",
+        "skill_id",
+        "reason",
+        "reported_by",
+        "expected_hash",
+        "actual_hash",
+        "fingerprint",
+        "notification_state",
+        "notification_channel",
+        "notification_attempts",
+        "notification_last_error",
+        "notification_next_attempt_at",
+        "issue_link",
+        "resolved",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+        "details",
+        "created_at",
+    ]
+
+    # --- columns --------------------------------------------------------------------------------
+    @admin.display(description="Trace", ordering="trace__trace_id")
+    def trace_link(self, obj):
+        try:
+            url = reverse("admin:traces_trace_change", args=[obj.trace_id])
+        except NoReverseMatch:
+            return obj.trace.trace_id
+        return format_html('<a href="{}" class="trace-link">{}</a>', url, obj.trace.trace_id)
+
+    @admin.display(description="Issue")
+    def issue_link(self, obj):
+        if not obj.issue_url:
+            return "—"
+        label = f"#{obj.issue_number}" if obj.issue_number else "issue"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener" class="issue-link">{}</a>', obj.issue_url, label
+        )
+
+    @admin.display(description="Notification", ordering="notification_state")
+    def notification(self, obj):
+        channel = "" if obj.notification_channel == "none" else f" · {obj.notification_channel}"
+        return format_html(
+            '<span style="color:{};font-weight:600" title="{}">{}</span>{}',
+            STATE_COLOURS.get(obj.notification_state, "inherit"),
+            obj.notification_last_error,
+            obj.notification_state,
+            channel,
+        )
+
+    # --- pages ----------------------------------------------------------------------------------
+    def get_urls(self):
+        dashboard = path(
+            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="traces_mismatch_dashboard"
+        )
+        return [dashboard, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        now = timezone.now()
+        numbers = dashboard_numbers(self.get_queryset(request), now=now)["totals"]
+        extra = {"mismatch_counts": numbers, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if obj is not None:
+            extra["sides"] = mismatch_sides(obj)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        numbers = dashboard_numbers(self.get_queryset(request), now=timezone.now())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mismatch dashboard",
+            "opts": self.model._meta,
+            **numbers,
+        }
+        return TemplateResponse(request, "admin/traces/mismatch/dashboard.html", context)
+
+    # --- actions --------------------------------------------------------------------------------
+    def _operable(self, request, queryset):
+        """Only mismatches of tenants where this user is an operator (superusers: all)."""
+        if request.user.is_superuser:
+            return queryset
+        tenant_ids = [t for t in user_tenant_ids(request.user) if user_has_role(request.user, "operator", t)]
+        return queryset.filter(tenant_id__in=tenant_ids)
+
+    @admin.action(description="File GitHub issue", permissions=["change"])
+    def file_github_issue(self, request, queryset):
+        outcomes: dict[str, int] = defaultdict(int)
+        errors = []
+        for mismatch_id in self._operable(request, queryset).values_list("pk", flat=True):
+            result = mismatch_issue_file(mismatch_id=mismatch_id)
+            outcomes[result.outcome] += 1
+            if result.error:
+                errors.append(result.error)
+        level = messages.ERROR if outcomes["failed"] else messages.SUCCESS
+        summary = (
+            f"Filed {outcomes['sent']} GitHub issue(s); {outcomes['retry']} will be retried; "
+            f"{outcomes['failed']} failed; {outcomes['skipped']} skipped (already linked or in progress)."
+        )
+        self.message_user(request, summary + (f" Last error: {errors[-1]}" if errors else ""), level)
+
+    @admin.action(description="File one GitHub issue for selected", permissions=["change"])
+    def file_one_issue_for_selected(self, request, queryset):
+        by_tenant = defaultdict(list)
+        rows = self._operable(request, queryset).select_related("trace", "tenant").order_by("trace_id", "step_index")
+        for mismatch in rows:
+            by_tenant[mismatch.tenant_id].append(mismatch)
+        who = request.user.get_username()
+        for mismatches in by_tenant.values():  # one repository per tenant, so one issue per tenant
+            try:
+                ref = mismatch_bulk_report(tenant=mismatches[0].tenant, mismatches=mismatches, reported_by=who)
+            except (GitHubNotConfigured, GitHubError) as exc:
+                self.message_user(request, f"{mismatches[0].tenant}: no issue filed: {exc}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    format_html(
+                        'Filed <a href="{}">issue #{}</a> for {} mismatch(es) of {}.',
+                        ref.url,
+                        ref.number,
+                        len(mismatches),
+                        mismatches[0].tenant,
+                    ),
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description="Resolve with note…", permissions=["change"])
+    def resolve_with_note(self, request, queryset):
+        queryset = self._operable(request, queryset).select_related("trace", "tenant")
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            resolved = skipped = 0
+            for mismatch in queryset:
+                try:
+                    mismatch_resolve(mismatch=mismatch, who=request.user.get_username(), note=form.cleaned_data["note"])
+                    resolved += 1
+                except AlreadyResolved:
+                    skipped += 1
+            self.message_user(request, f"Resolved {resolved} mismatch(es); {skipped} were already resolved.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Resolve mismatches",
+            "opts": self.model._meta,
+            "form": form,
+            "mismatches": queryset,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "resolve_with_note",
+            "close_on_resolve": settings.GITHUB_CLOSE_ON_RESOLVE,
+        }
+        return TemplateResponse(request, "admin/traces/mismatch/resolve_with_note.html", context)
+
+    @admin.action(description="Retry notification", permissions=["change"])
+    def retry_notification(self, request, queryset):
+        from traces.tasks_notify import mismatch_notify_task
+
+        ids = notification_requeue(mismatch_ids=self._operable(request, queryset).values_list("pk", flat=True))
+        for mismatch_id in ids:
+            transaction.on_commit(lambda m=str(mismatch_id): mismatch_notify_task.delay(m), robust=True)
+        sent_already = queryset.filter(notification_state=NotificationState.SENT).count()
+        self.message_user(request, f"Queued {len(ids)} notification(s); {sent_already} already sent were left alone.")

@@ -219,3 +219,40 @@ def notify_pending_sweep(
         if result.outcome == "retry" and on_retry is not None and result.retry_in is not None:
             on_retry(mismatch_id, result.retry_in)
     return counts
+
+
+def mismatch_issue_file(*, mismatch_id, now: datetime | None = None) -> NotifyResult:
+    """The admin's "File GitHub issue": now, through GitHub only (also after a Slack notification).
+
+    Skipped when the mismatch already has an issue or another worker holds or has scheduled it.
+    """
+    now = now or timezone.now()
+    mismatch = Mismatch.objects.select_related("tenant").get(pk=mismatch_id)
+    client = GitHubClient.for_tenant(mismatch.tenant)
+    if client is None:
+        return NotifyResult("failed", error="GitHub is not configured (GITHUB_TOKEN and a repository).")
+    busy = Q(notification_state=NotificationState.PENDING, notification_next_attempt_at__gt=now)
+    claimed = (
+        Mismatch.objects.filter(pk=mismatch_id, issue_number__isnull=True)
+        .exclude(busy)
+        .update(
+            notification_state=NotificationState.PENDING,
+            notification_channel=NotificationChannel.NONE,
+            notification_attempts=F("notification_attempts") + 1,
+            notification_next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+        )
+    )
+    if not claimed:
+        return NotifyResult("skipped")
+    mismatch = Mismatch.objects.select_related("trace", "tenant").get(pk=mismatch_id)
+    try:
+        ref = github_issue_file(client, mismatch)
+    except GitHubError as exc:
+        NOTIFICATIONS.labels(channel="github", result="retry" if exc.retryable else "failed").inc()
+        if exc.retryable:
+            return _finish_retry(
+                mismatch, channel=NotificationChannel.NONE, error=str(exc), wait=_wait(exc.retry_after, 1)
+            )
+        return _finish_failed(mismatch, channel=NotificationChannel.NONE, error=str(exc))
+    NOTIFICATIONS.labels(channel="github", result="sent").inc()
+    return _finish_sent(mismatch, channel=NotificationChannel.GITHUB, ref=ref)
