@@ -1,3 +1,324 @@
-"""Admin for traces; the mismatch triage admin lives in `traces/admin_mismatches.py`."""
+"""Admin for traces; the mismatch triage admin lives in `traces/admin_mismatches.py`.
 
+The trace list must stay fast on large tables: no full COUNT (estimated or capped counts), the
+tenant joined in the same query, heavy JSON columns deferred. Trace pages are read-only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from accounts.admin_scoping import TenantScopedAdminMixin, user_has_role
+from accounts.models import Tenant
 from traces import admin_mismatches  # noqa: F401  (registers the mismatch admin)
+from traces.models import Trace, TraceStep
+from traces.services import trace_compare, trace_pin
+
+# Above this many rows the unfiltered list shows PostgreSQL's estimate instead of counting.
+ESTIMATE_ABOVE = 10_000
+# Filtered lists count at most this many rows (pagination stops there; narrow the filter instead).
+COUNT_CAP = 50_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """A paginator that never runs an unbounded COUNT(*) over the trace table."""
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list
+        if not isinstance(qs, QuerySet):
+            return super().count
+        if connection.vendor == "postgresql" and not qs.query.where:
+            with connection.cursor() as cursor:
+                sql = "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass"
+                cursor.execute(sql, [qs.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] >= ESTIMATE_ABOVE:
+                return int(row[0])
+        return qs.order_by()[:COUNT_CAP].count()
+
+
+def pretty_json(value: Any) -> str:
+    return format_html(
+        '<pre style="white-space: pre-wrap; max-height: 24em; overflow: auto; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
+    )
+
+
+def short_hash(value: str) -> str:
+    return format_html('<code title="{}">{}…</code>', value, value[:12]) if value else "—"
+
+
+class TenantListFilter(admin.SimpleListFilter):
+    """Only the tenants the user belongs to (RelatedOnlyFieldListFilter would scan the trace table)."""
+
+    title = "tenant"
+    parameter_name = "tenant"
+
+    def lookups(self, request, model_admin):
+        return [(str(t.pk), t.slug) for t in Tenant.objects.for_user(request.user).only("id", "slug")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(tenant_id=self.value()) if self.value() else queryset
+
+
+class TraceStepInline(admin.TabularInline):
+    model = TraceStep
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    fields = [
+        "index",
+        "skill_id",
+        "skill_version",
+        "status",
+        "error_code",
+        "hashes",
+        "cost_cents",
+        "duration_ms",
+        "retry_count",
+        "params_pretty",
+        "output_pretty",
+    ]
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_role(request.user, "viewer")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="hashes")
+    def hashes(self, step: TraceStep) -> str:
+        return format_html(
+            "in {}<br>out {}<br>step {}",
+            short_hash(step.input_hash),
+            short_hash(step.output_hash),
+            short_hash(step.step_hash),
+        )
+
+    @admin.display(description="params")
+    def params_pretty(self, step: TraceStep) -> str:
+        return pretty_json(step.params)
+
+    @admin.display(description="output")
+    def output_pretty(self, step: TraceStep) -> str:
+        return pretty_json(step.output)
+
+
+@admin.register(Trace)
+class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "trace_id",
+        "run_id",
+        "tenant",
+        "source",
+        "status",
+        "total_steps",
+        "root",
+        "pinned",
+        "redacted",
+        "created_at",
+    ]
+    list_filter = [
+        TenantListFilter,
+        "source",
+        "status",
+        "pinned",
+        "redacted",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["^trace_id", "^run_id", "^root_hash", "^plan_hash"]
+    search_help_text = "Trace id, run id, root hash or plan hash (or their beginning)."
+    list_select_related = ["tenant"]
+    list_per_page = 50
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ["-created_at", "-id"]
+    actions = ["pin_selected", "unpin_selected", "compare_selected"]
+    inlines = [TraceStepInline]
+    change_form_template = "admin/traces/trace/change_form.html"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "trace_id",
+                    "run_id",
+                    "tenant",
+                    "source",
+                    "replay_of",
+                    "agent_id",
+                    "status",
+                    "pinned",
+                    "redacted",
+                ]
+            },
+        ),
+        ("Hashes", {"fields": ["plan_hash", "seed", "frozen_timestamp", "root_hash"]}),
+        (
+            "Totals",
+            {
+                "fields": [
+                    "total_steps",
+                    "total_cost_cents",
+                    "total_duration_ms",
+                    "budget_cents",
+                    "error_code",
+                    "error_message",
+                ]
+            },
+        ),
+        ("Content", {"fields": ["plan_pretty", "input_pretty", "metadata_pretty"]}),
+        ("Times", {"fields": ["created_at", "updated_at", "finished_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "traces_trace_changelist":
+            qs = qs.defer("plan", "input", "metadata", "error_message")
+        return qs
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    # Trace content is evidence: nobody edits it here. Pinning is an action (operators).
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_pin_permission(self, request):
+        return user_has_role(request.user, "operator")
+
+    @admin.display(description="root hash")
+    def root(self, trace: Trace) -> str:
+        return short_hash(trace.root_hash)
+
+    @admin.display(description="plan")
+    def plan_pretty(self, trace: Trace) -> str:
+        return pretty_json(trace.plan)
+
+    @admin.display(description="input")
+    def input_pretty(self, trace: Trace) -> str:
+        return pretty_json(trace.input)
+
+    @admin.display(description="metadata")
+    def metadata_pretty(self, trace: Trace) -> str:
+        return pretty_json(trace.metadata)
+
+    @admin.action(description="Pin selected traces (kept by retention)", permissions=["pin"])
+    def pin_selected(self, request, queryset):
+        self.message_user(request, f"Pinned {trace_pin(traces=queryset, pinned=True)} trace(s).")
+
+    @admin.action(description="Unpin selected traces", permissions=["pin"])
+    def unpin_selected(self, request, queryset):
+        self.message_user(request, f"Unpinned {trace_pin(traces=queryset, pinned=False)} trace(s).")
+
+    @admin.action(description="Compare the two selected traces", permissions=["view"])
+    def compare_selected(self, request, queryset):
+        pks = list(queryset.values_list("pk", flat=True)[:3])
+        if len(pks) != 2:
+            self.message_user(request, "Select exactly two traces to compare.", messages.WARNING)
+            return None
+        url = reverse("admin:traces_trace_compare", args=[pks[0]])
+        return HttpResponseRedirect(f"{url}?with_pk={pks[1]}")
+
+    def get_urls(self):
+        compare = self.admin_site.admin_view(self.compare_view)
+        return [path("<path:object_id>/compare/", compare, name="traces_trace_compare"), *super().get_urls()]
+
+    def _visible(self, request) -> QuerySet[Trace]:
+        return self.get_queryset(request).select_related("tenant")
+
+    def compare_view(self, request, object_id: str):
+        """Two traces side by side; fields that differ are highlighted. `?with=<trace or run id>`."""
+        if not self.has_view_permission(request):
+            raise Http404
+        visible = self._visible(request)
+        trace_a = visible.filter(pk=object_id).first() if object_id.isdigit() else None
+        if trace_a is None:
+            raise Http404("No such trace.")
+        other_id = request.GET.get("with", "").strip()
+        other_pk = request.GET.get("with_pk", "").strip()
+        trace_b = None
+        if other_pk.isdigit():
+            trace_b = visible.filter(pk=other_pk).first()
+        elif other_id:
+            # The same tenant's trace first; platform staff may compare across tenants.
+            candidates = list(visible.lookup(other_id)[:20])
+            trace_b = next((t for t in candidates if t.tenant_id == trace_a.tenant_id), None) or next(
+                iter(candidates), None
+            )
+        if (other_id or other_pk) and trace_b is None:
+            self.message_user(request, f"No trace {other_id or other_pk!r} that you can see.", messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Compare trace {trace_a.trace_id}",
+            "a": trace_a,
+            "b": trace_b,
+            "other_id": other_id,
+            "same_plan": visible.filter(tenant_id=trace_a.tenant_id, plan_hash=trace_a.plan_hash)
+            .exclude(pk=trace_a.pk)
+            .only("pk", "trace_id", "run_id", "source", "created_at", "tenant__slug")[:10],
+        }
+        if trace_b is not None:
+            context.update(_side_by_side(trace_a, trace_b))
+        return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+
+
+_HEADER_FIELDS = ["trace_id", "source", "status", "plan_hash", "seed", "frozen_timestamp", "root_hash", "total_steps"]
+_STEP_FIELDS = ["skill_id", "status", "input_hash", "output_hash", "step_hash", "params", "output"]
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _side_by_side(a: Trace, b: Trace) -> dict[str, Any]:
+    a_steps = list(a.steps.order_by("index"))
+    b_steps = list(b.steps.order_by("index"))
+    comparison = trace_compare(a=a, b=b, a_steps=a_steps, b_steps=b_steps)
+    header = [
+        {"name": name, "a": getattr(a, name), "b": getattr(b, name), "differs": getattr(a, name) != getattr(b, name)}
+        for name in _HEADER_FIELDS
+        if name != "trace_id"
+    ]
+    steps = []
+    for i in range(max(len(a_steps), len(b_steps))):
+        sa = a_steps[i] if i < len(a_steps) else None
+        sb = b_steps[i] if i < len(b_steps) else None
+        fields = []
+        for name in _STEP_FIELDS:
+            va = getattr(sa, name) if sa else None
+            vb = getattr(sb, name) if sb else None
+            fields.append(
+                {
+                    "name": name,
+                    "a": _json_text(va) if sa else "—",
+                    "b": _json_text(vb) if sb else "—",
+                    "differs": sa is None or sb is None or va != vb,
+                }
+            )
+        steps.append({"index": i, "fields": fields, "differs": any(f["differs"] for f in fields)})
+    return {
+        "comparison": comparison,
+        "divergence": comparison["first_divergence"],
+        "header": header,
+        "steps": steps,
+    }

@@ -220,10 +220,12 @@ def first_divergence(a_steps: list[TraceStep], b_steps: list[TraceStep]) -> dict
     return None
 
 
-def trace_compare(*, a: Trace, b: Trace) -> dict[str, Any]:
+def trace_compare(
+    *, a: Trace, b: Trace, a_steps: list[TraceStep] | None = None, b_steps: list[TraceStep] | None = None
+) -> dict[str, Any]:
     """`{match, first_divergence, differences[{path, a, b}]}` for two traces (2 step queries)."""
-    a_steps = list(a.steps.order_by("index"))
-    b_steps = list(b.steps.order_by("index"))
+    a_steps = a_steps if a_steps is not None else list(a.steps.order_by("index"))
+    b_steps = b_steps if b_steps is not None else list(b.steps.order_by("index"))
     differences = structural_diff(_comparable(a, a_steps), _comparable(b, b_steps))
     return {
         "a": a.trace_id,
