@@ -148,7 +148,8 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
+        # Every field is read-only: changes happen through the actions, so no Save buttons.
+        extra = {"show_save": False, "show_save_and_continue": False, **(extra_context or {})}
         if obj is not None:
             extra["sides"] = mismatch_sides(obj)
         return super().change_view(request, object_id, form_url, extra_context=extra)

@@ -1,0 +1,161 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+"""Browser: headless Chromium (Playwright) triages mismatches in the admin against the GitHub stand-in."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from tests.traces.github_standin import REPO, github, github_on, make_trace  # noqa: F401
+from traces.mismatches import mismatch_record
+from traces.models import Mismatch
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def _seed(tenant_a, tenant_b) -> Mismatch:
+    """A month of mismatches in two tenants; returns the one the test resolves."""
+    rng = random.Random(7)  # fixed: the screenshots look the same on every run
+    now = timezone.now()
+    reasons = ["output_mismatch", "output_mismatch", "status_mismatch", "input_mismatch", "step_count_mismatch"]
+    for day in range(29, -1, -1):
+        for n in range(rng.choice([0, 1, 1, 2, 3])):
+            tenant = tenant_a if rng.random() < 0.7 else tenant_b
+            with time_machine.travel(now - timedelta(days=day, hours=n + 1), tick=False):
+                trace = make_trace(tenant, f"run-{day:02d}-{n}", plan_hash=f"{day % 4:064x}")
+                mismatch = mismatch_record(
+                    trace=trace,
+                    step_index=rng.randrange(3),
+                    reason=rng.choice(reasons),
+                    reported_by="replay",
+                    expected_hash=f"{rng.getrandbits(256):064x}",
+                    actual_hash=f"{rng.getrandbits(256):064x}",
+                )
+            if day > 6 and rng.random() < 0.6:
+                Mismatch.objects.filter(pk=mismatch.pk).update(
+                    resolved=True, resolved_by="alice", resolved_at=now - timedelta(days=day - 1)
+                )
+    # A few notifications still waiting or given up on, as on a real day.
+    recent = list(Mismatch.objects.filter(created_at__gte=now - timedelta(days=2)).order_by("created_at"))
+    Mismatch.objects.filter(pk__in=[m.pk for m in recent[:2]]).update(
+        notification_state="pending", issue_url="", issue_number=None
+    )
+    Mismatch.objects.filter(pk__in=[m.pk for m in recent[2:3]]).update(
+        notification_state="failed",
+        issue_url="",
+        issue_number=None,
+        notification_last_error="GitHub 422: Validation Failed",
+    )
+    trace = make_trace(tenant_a, "checkout-agent-7f3a", steps=3)
+    return mismatch_record(
+        trace=trace,
+        step_index=1,
+        reason="output_mismatch",
+        reported_by="replay",
+        skill_id="http_call",
+        expected_hash="9" * 64,
+        actual_hash="4" * 64,
+        details={
+            "mode": "check",
+            "expected": {"status": 200, "body": {"items": [1, 2, 3], "currency": "EUR", "total": 30}},
+            "actual": {"status": 200, "body": {"items": [1, 2, 4], "currency": "EUR", "total": 31}},
+        },
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, tenant_b, alice, tmp_path, monkeypatch):
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    Membership.objects.create(user=alice, tenant=tenant_b, role=Role.VIEWER)  # sees B, acts on A only
+    target = _seed(tenant_a, tenant_b)
+    target.refresh_from_db()
+    assert target.notification_state == "sent" and target.issue_number  # filed after commit, via PyGithub
+    shots = {}
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", "pw-alice")
+        page.click("input[type=submit]")
+        expect(page.locator("#aos-dashboards")).to_be_visible()
+
+        # Filter the list: unresolved output mismatches, then search the trace.
+        page.locator("#content-main a[href='/admin/traces/mismatch/']").first.click()
+        page.locator("#changelist-filter").get_by_role("link", name="No", exact=True).first.click()
+        page.locator("#changelist-filter").get_by_role("link", name="Output Mismatch", exact=True).click()
+        expect(page.locator("#changelist-filter")).to_contain_text("Output Mismatch")
+        assert "reason__exact=output_mismatch" in page.url and "resolved__exact=0" in page.url
+        rows = page.locator("#result_list tbody tr")
+        expected_rows = Mismatch.objects.filter(resolved=False, reason="output_mismatch").count()
+        expect(rows).to_have_count(expected_rows)
+        shots["mismatch-list.png"] = tmp_path / "mismatch-list.png"
+        page.screenshot(path=shots["mismatch-list.png"], full_page=True)
+
+        page.fill("#searchbar", "checkout-agent-7f3a")
+        page.press("#searchbar", "Enter")
+        expect(rows).to_have_count(1)
+        expect(rows.first.locator("a.issue-link")).to_have_attribute("href", target.issue_url)
+
+        # The mismatch page: expected vs actual side by side, differences highlighted.
+        rows.first.locator("th a").click()
+        expect(page.locator("#mismatch-sides")).to_be_visible()
+        expect(page.locator(".expected .changed").first).to_be_visible()
+        assert page.locator(".actual .changed").count() == 2  # items[2] and total
+        shots["mismatch-page.png"] = tmp_path / "mismatch-page.png"
+        page.locator("#mismatch-sides").scroll_into_view_if_needed()
+        page.screenshot(path=shots["mismatch-page.png"], full_page=True)
+        page.go_back()
+
+        # "Resolve with note…": intermediate form, then the comment lands on the GitHub issue.
+        page.locator("#result_list tbody tr").first.locator("input.action-select").check()
+        page.select_option("select[name=action]", "resolve_with_note")
+        page.click("button[name=index]")
+        expect(page.locator("#resolve-form")).to_be_visible()
+        page.fill("#id_note", "Pinned the exchange-rate fixture; replays are deterministic again.")
+        page.click("#resolve-form input[type=submit]")
+        expect(page.locator("ul.messagelist")).to_contain_text("Resolved 1 mismatch(es)")
+
+        page.goto(f"{live_server.url}/admin/traces/mismatch/dashboard/")
+        expect(page.locator("#mismatch-dashboard svg rect.bar")).to_have_count(30)
+        shots["mismatch-dashboard.png"] = tmp_path / "mismatch-dashboard.png"
+        page.screenshot(path=shots["mismatch-dashboard.png"], full_page=True)
+        browser.close()
+
+    target.refresh_from_db()
+    assert target.resolved and target.resolved_by == "alice"
+    issue = github_on.issues[(REPO, target.issue_number)]
+    assert (
+        issue["comments"][-1]
+        == "Resolved by alice\n\nPinned the exchange-rate fixture; replays are deterministic again."
+    )
+    assert issue["state"] == "closed"
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, shot in shots.items():
+        assert shot.stat().st_size > 10_000
+        shutil.copyfile(shot, DOCS_SCREENSHOTS / name)
