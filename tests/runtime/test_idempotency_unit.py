@@ -102,3 +102,22 @@ def test_it_refuses_an_overlong_key(api_a):
     response = post(api_a, {"x": 1}, key="k" * 300)
     assert response.status_code == 400
     assert response.json()["error"] == "validation_error"
+
+
+def test_it_falls_back_to_the_database_when_redis_is_down(api_a, settings):
+    # A port nothing listens on: every Redis call fails fast; the unique row still decides.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    settings.RATELIMIT_ENABLE = False
+    first = post(api_a, {"x": 1})
+    second = post(api_a, {"x": 1})
+    reused = post(api_a, {"x": 2})
+    assert first.status_code == 201
+    assert second["Idempotent-Replayed"] == "true"
+    assert reused.status_code == 422
+    assert len(idem_urls.EXECUTIONS) == 1
