@@ -36,6 +36,13 @@ class BulkReportInput(StrictSerializer):
     github_issue = serializers.BooleanField(required=False, default=True)
 
 
+class BulkReportOutput(serializers.Serializer):
+    issue_url = serializers.URLField()
+    issue_number = serializers.IntegerField()
+    mismatch_count = serializers.IntegerField()
+    trace_count = serializers.IntegerField()
+
+
 class MismatchReportedSerializer(serializers.Serializer):
     """The 201 answer of POST traces/{id}/mismatch."""
 

@@ -321,3 +321,43 @@ def test_it_classifies_github_failures(github_on, status, retryable):
     with pytest.raises(GitHubError) as caught:
         client.issue_create(title="t", body="b", labels=[])
     assert caught.value.retryable is retryable and caught.value.status == status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_files_once_when_workers_race_for_real(github_on, tenant_a):
+    import threading
+    import time
+
+    from django.db import connection
+
+    # Created directly: mismatch_record would notify at once (autocommit runs on_commit immediately).
+    trace = make_trace(tenant_a)
+    mismatch = Mismatch.objects.create(
+        trace=trace, tenant=tenant_a, reported_by="x", step_index=0, reason="output_mismatch", fingerprint="f" * 64
+    )
+    original = github_on.server.handle
+
+    def slow(method, path, headers, body):  # hold the first claim open while the others arrive
+        time.sleep(0.3)
+        return original(method, path, headers, body)
+
+    github_on.server.handle = slow
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def worker():
+        try:
+            barrier.wait()
+            outcomes.append(mismatch_notify(mismatch_id=mismatch.pk).outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["not_due", "not_due", "not_due", "sent"]
+    assert len(github_on.created_issues()) == 1
+    mismatch.refresh_from_db()
+    assert mismatch.notification_state == "sent" and mismatch.notification_attempts == 1
