@@ -16,7 +16,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from aos_sdk import hashing
-from runtime.plans import resolve, runtime_params_problem
+from runtime.plans import has_reference, resolve, runtime_params_problem
 from runtime.skills import REGISTRY, ExecContext, SkillError
 from traces.diff import structural_diff
 
@@ -120,6 +120,7 @@ def _call(
     retry: dict[str, Any],
     budget_left: float | None,
     sleep: Callable[[float], None],
+    prevalidated: bool,
 ) -> StepRun:
     """One skill call with its retry policy; never raises for a skill failure."""
     skill_id = call["skill"]
@@ -136,7 +137,8 @@ def _call(
     if skill is None:
         run.error_code, run.error_message = ERR_SKILL_UNAVAILABLE, f"Unknown skill {skill_id!r}."
         return run
-    problem = runtime_params_problem(skill, run.params)
+    # Literal params were validated with the plan; only resolved references need a second look.
+    problem = runtime_params_problem(skill, run.params) if not prevalidated or has_reference(raw_params) else None
     if problem:
         run.error_code, run.error_message = ERR_INVALID_PARAMS, problem
         return run
@@ -199,8 +201,13 @@ def execute(
     replay: ReplayPlan | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_step: Callable[[StepRun], None] | None = None,
+    prevalidated: bool = True,
 ) -> Execution:
-    """Runs a validated plan and returns every step with its hashes and the root hash."""
+    """Runs a plan and returns every step with its hashes and the root hash.
+
+    `prevalidated`: the plan passed `plan_validate` (runs do); otherwise every step's params are
+    checked against the skill's schema before the call.
+    """
     execution = Execution(plan_hash=hashing.plan_hash(plan), seed=seed, timestamp=timestamp)
     root = hashing.root_zero(plan_hash=execution.plan_hash, seed=seed, timestamp=timestamp)
     context: dict[str, Any] = {"input": run_input, "steps": []}
@@ -215,7 +222,14 @@ def execute(
         else:
             ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index)
             left = None if budget_cents is None else budget_cents - spent
-            kwargs = {"index": index, "context": context, "ctx": ctx, "budget_left": left, "sleep": sleep}
+            kwargs = {
+                "index": index,
+                "context": context,
+                "ctx": ctx,
+                "budget_left": left,
+                "sleep": sleep,
+                "prevalidated": prevalidated,
+            }
             run = _call(step, retry=step.get("retry") or {}, **kwargs)
             if run.status == "failed" and step.get("fallback") and run.error_code != ERR_BUDGET_EXCEEDED:
                 primary = run

@@ -122,6 +122,16 @@ def reference_problems(expr: str, step_index: int) -> str | None:
     return None
 
 
+def has_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, dict):
+        return any(has_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_reference(v) for v in value)
+    return False
+
+
 def _reference_paths(value: Any, path: tuple = ()) -> list[tuple]:
     """Paths (as jsonschema `absolute_path` tuples) of strings that hold references."""
     if isinstance(value, str):

@@ -228,6 +228,11 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
     if original.status not in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
         raise Conflict(f"Run {run_id!r} is {original.status}; only finished runs can be replayed.")
     plan = original.plan
+    if original.source == TraceSource.INGEST:  # an SDK trace's plan was never checked by us
+        try:
+            plan_validate(plan, max_steps=settings.AOS_MAX_TRACE_STEPS, allow_unknown_skills=True)
+        except PlanInvalid as exc:
+            raise Conflict(f"The stored plan cannot be replayed: {exc.message}")
     recorded = recorded_steps(original)
     behaviours = [engine.step_behaviour(step, mode=mode) for step in plan]
     execution = engine.execute(
@@ -237,6 +242,7 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
         timestamp=original.frozen_timestamp,
         budget_cents=original.budget_cents,
         replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
+        prevalidated=original.source != TraceSource.INGEST,
     )
     divergence = engine.compare(
         recorded, execution.steps, behaviours, recorded_root=original.root_hash, replay_root=execution.root_hash

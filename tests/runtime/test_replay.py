@@ -143,3 +143,55 @@ def test_it_refuses_to_replay_an_unfinished_run(api_a_dev, tenant_a):
     queued = run_create(tenant=tenant_a, plan=[transform(1, query="@")])
     response = replay(api_a_dev, queued.run_id)
     assert response.status_code == 409
+
+
+def _ingested(tenant, plan, steps):
+    """An SDK-style trace stored directly (the traces app's ingest does the same)."""
+    plan_hash = hashing.plan_hash(plan)
+    trace = Trace.objects.create(
+        trace_id="tr_ingested",
+        tenant=tenant,
+        source=TraceSource.INGEST,
+        plan=hashing.normalise_plan(plan),
+        plan_hash=plan_hash,
+        seed=42,
+        frozen_timestamp="2025-01-01T00:00:00Z",
+        status="succeeded",
+    )
+    hashes = []
+    for i, (params, output) in enumerate(steps):
+        in_h, out_h = hashing.input_hash(params), hashing.output_hash(output)
+        s_h = hashing.step_hash(index=i, skill="json_transform", input_hash=in_h, output_hash=out_h, status="succeeded")
+        hashes.append(s_h)
+        TraceStep.objects.create(
+            trace=trace,
+            index=i,
+            skill_id="json_transform",
+            params=params,
+            output=output,
+            status="succeeded",
+            input_hash=in_h,
+            output_hash=out_h,
+            step_hash=s_h,
+        )
+    trace.root_hash = hashing.root_hash(
+        plan_hash=plan_hash, seed=42, timestamp=trace.frozen_timestamp, step_hashes=hashes
+    )
+    trace.save()
+    return trace
+
+
+def test_it_replays_an_ingested_sdk_trace(api_a_dev, tenant_a):
+    params = {"payload": {"x": 1}, "mapping": {"y": "x"}}
+    trace = _ingested(tenant_a, [{"skill": "json_transform", "params": params}], [(params, {"y": 1})])
+    assert trace.root_hash == "a7d865ab34ef189aa8d1bccf324d38492f59424c7f1d924ea3bffbeb64e09b5c"  # §3 vector
+    result = replay(api_a_dev, "tr_ingested").json()
+    assert result["parity"] is True
+    assert result["original_run_id"] == "tr_ingested"
+
+
+def test_it_refuses_to_replay_an_ingested_trace_with_an_unusable_plan(api_a_dev, tenant_a):
+    _ingested(tenant_a, [{"skill": "json_transform", "params": {"payload": 1}}], [({"payload": 1}, 1)])
+    response = replay(api_a_dev, "tr_ingested")
+    assert response.status_code == 409
+    assert "cannot be replayed" in response.json()["message"]
