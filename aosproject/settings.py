@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULE["prune-traces-daily"] = {
     "task": "traces.prune_traces",
     "schedule": float(env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600)),
 }
+# Expired Idempotency-Key records are ignored already; this only keeps the table small.
+CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {"task": "runtime.idempotency_purge", "schedule": 3600.0}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -121,3 +121,13 @@ def test_it_falls_back_to_the_database_when_redis_is_down(api_a, settings):
     assert second["Idempotent-Replayed"] == "true"
     assert reused.status_code == 422
     assert len(idem_urls.EXECUTIONS) == 1
+
+
+def test_it_purges_expired_records(api_a):
+    from runtime.tasks import idempotency_purge_task
+
+    with time_machine.travel("2026-01-01T00:00:00Z", tick=False):
+        post(api_a, {"x": 1}, key="old")
+    post(api_a, {"x": 1}, key="fresh")
+    assert idempotency_purge_task() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
