@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aosproject.api import StrictSerializer
@@ -183,6 +184,7 @@ class TraceDetailSerializer(TraceSerializer):
         fields = [*TraceSerializer.Meta.fields, "plan", "input", "budget_cents", "steps"]
         read_only_fields = fields
 
+    @extend_schema_field(TraceStepSerializer(many=True))
     def get_steps(self, trace: Trace) -> list[dict[str, Any]]:
         steps = sorted(trace.steps.all(), key=lambda s: s.index)  # uses the prefetch cache when present
         return TraceStepSerializer(steps, many=True).data

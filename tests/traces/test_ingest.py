@@ -254,6 +254,8 @@ def test_it_honours_the_idempotency_key(api_a_dev):
     first = api_a_dev.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = api_a_dev.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201
-    # With the runtime's claim in place the repeat is replayed (201); the bare interface gives 409.
-    assert again.status_code in (201, 409)
-    assert Trace.objects.filter(trace_id="tr-idem").count() == 1
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    other = build(trace_id="tr-idem-2").to_dict()
+    assert api_a_dev.post(URL, other, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 422
+    assert Trace.objects.filter(trace_id__startswith="tr-idem").count() == 1
