@@ -5,8 +5,21 @@ Import the metric objects from here; never create metrics elsewhere.
 
 from __future__ import annotations
 
-from django_prometheus.exports import ExportToDjangoView
-from prometheus_client import Counter, Gauge, Histogram
+import hmac
+import ipaddress
+import logging
+import os
+from functools import lru_cache
+
+import prometheus_client
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpResponse
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
 
 RATE_LIMIT_ALLOWED = Counter("aos_rate_limit_allowed_total", "API requests allowed by the rate limiter.", ["tier"])
 RATE_LIMIT_BLOCKED = Counter("aos_rate_limit_blocked_total", "API requests refused with 429.", ["tier"])
@@ -26,6 +39,102 @@ IDEMPOTENCY = Counter("aos_idempotency_total", "Idempotency-Key outcomes.", ["re
 RETENTION_DELETED = Counter("aos_retention_deleted_total", "Traces deleted by retention.")
 
 
+class MismatchGauges(Collector):
+    """`aos_mismatches_unresolved` and `aos_mismatch_notifications_pending`, read at scrape time.
+
+    One aggregate query per scrape; a database error drops these two gauges from that scrape
+    (and logs) instead of failing the whole exposition.
+    """
+
+    def describe(self):
+        # Describing without querying keeps registration (at import) free of database access.
+        yield GaugeMetricFamily("aos_mismatches_unresolved", "Replay mismatches not yet resolved.")
+        yield GaugeMetricFamily(
+            "aos_mismatch_notifications_pending", "Mismatches whose notification is waiting to be sent."
+        )
+
+    def collect(self):
+        from django.db.models import Count, Q
+
+        from traces.models import Mismatch, NotificationState  # the app registry is ready at scrape time
+
+        try:
+            counts = Mismatch.objects.aggregate(
+                unresolved=Count("pk", filter=Q(resolved=False)),
+                pending=Count("pk", filter=Q(notification_state=NotificationState.PENDING)),
+            )
+        except DatabaseError as exc:
+            logger.warning("Mismatch gauges skipped: %s", exc)
+            return
+        yield GaugeMetricFamily(
+            "aos_mismatches_unresolved", "Replay mismatches not yet resolved.", value=counts["unresolved"]
+        )
+        yield GaugeMetricFamily(
+            "aos_mismatch_notifications_pending",
+            "Mismatches whose notification is waiting to be sent.",
+            value=counts["pending"],
+        )
+
+
+MISMATCH_GAUGES = MismatchGauges()
+prometheus_client.REGISTRY.register(MISMATCH_GAUGES)
+
+
+@lru_cache(maxsize=8)
+def _allowed_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            logger.warning("METRICS_ALLOWED_IPS: ignoring %r (not an IP address or CIDR)", entry)
+    return tuple(networks)
+
+
+def _ip_allowed(request, entries: list[str]) -> bool:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled. Behind a proxy, use the token.
+    try:
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(client in network for network in _allowed_networks(tuple(entries)))
+
+
+def _token_valid(request, token: str) -> bool:
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+def metrics_access(request) -> int | None:
+    """None when the scrape may proceed, else the HTTP status to refuse it with (401/403).
+
+    Neither METRICS_BEARER_TOKEN nor METRICS_ALLOWED_IPS set = open (the embedded default).
+    Both set = either one is enough (a scraper on the allowed network, or one with the token).
+    """
+    token, entries = settings.METRICS_BEARER_TOKEN, settings.METRICS_ALLOWED_IPS
+    if not token and not entries:
+        return None
+    if token and _token_valid(request, token):
+        return None
+    if entries and _ip_allowed(request, entries):
+        return None
+    return 401 if token else 403
+
+
 def metrics_view(request):
-    """django-prometheus's exporter (access control is added by the metrics issue)."""
-    return ExportToDjangoView(request)
+    """The Prometheus exposition (django-prometheus's registry plus ours), behind `metrics_access`."""
+    refused = metrics_access(request)
+    if refused == 401:
+        response = HttpResponse("Bearer token required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if refused:
+        return HttpResponse("Forbidden.\n", status=refused, content_type="text/plain")
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        # As django-prometheus does for gunicorn workers, plus our database gauges.
+        registry = prometheus_client.CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(MISMATCH_GAUGES)
+    else:
+        registry = prometheus_client.REGISTRY
+    return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -1,0 +1,173 @@
+"""`/metrics` (PRODUCT.md §10): every product metric exported, bounded labels, DB gauges, access control."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.test import APIClient
+
+from accounts.models import Role, Tier
+from aosproject.metrics import MISMATCH_GAUGES, MismatchGauges
+from tests.conftest import client_with_key
+from traces.models import Mismatch, MismatchReason, NotificationState, Trace, TraceSource
+
+pytestmark = pytest.mark.django_db
+
+PRODUCT_METRICS = {
+    "aos_rate_limit_allowed_total": {"tier"},
+    "aos_rate_limit_blocked_total": {"tier"},
+    "aos_rate_limit_tier_limit": {"tier"},
+    "aos_rate_limit_fail_open_total": set(),
+    "aos_simulate_duration_seconds": set(),
+    "aos_runs_total": {"status"},
+    "aos_replays_total": {"parity"},
+    "aos_traces_stored_total": {"source"},
+    "aos_replay_mismatches_total": {"reason"},
+    "aos_mismatches_unresolved": set(),
+    "aos_mismatch_notifications_pending": set(),
+    "aos_notifications_total": {"channel", "result"},
+    "aos_idempotency_total": {"result"},
+    "aos_retention_deleted_total": set(),
+}
+# What a label value may never look like: ids, hashes, tenant slugs (unbounded over time).
+UNBOUNDED_VALUE = re.compile(r"^[0-9a-f]{16,}$|^[0-9a-f-]{32,36}$|^tenant-|^tr_|^run_")
+
+
+def scrape(client=None, **extra) -> str:
+    response = (client or APIClient()).get("/metrics", **extra)
+    assert response.status_code == 200, response.content
+    return response.content.decode()
+
+
+def families(text: str) -> dict:
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def make_mismatch(tenant, n: int, **fields) -> Mismatch:
+    trace = Trace.objects.create(
+        tenant=tenant, trace_id=f"tr-{n}", source=TraceSource.INGEST, plan_hash="p" * 64, frozen_timestamp="0"
+    )
+    return Mismatch.objects.create(
+        trace=trace,
+        tenant=tenant,
+        step_index=0,
+        reason=MismatchReason.values[0],
+        fingerprint=f"{n:064x}",
+        reported_by="test",
+        **fields,
+    )
+
+
+def test_it_exports_every_product_metric_family(api_a):
+    api_a.get("/api/v1/me")  # rate-limit counters get a tier child
+    exported = families(scrape())
+    # prometheus_client names counter families without the `_total` suffix.
+    names = {name if name in exported else name.removesuffix("_total") for name in PRODUCT_METRICS}
+    assert names <= set(exported), sorted(names - set(exported))
+
+
+def test_it_counts_rate_limited_requests_on_the_exposition(settings, api_a):
+    settings.RATELIMIT_TIER_OVERRIDES = {"pro": 2}
+    before = families(scrape())
+    statuses = [api_a.get("/api/v1/me").status_code for _ in range(3)]
+    after = families(scrape())
+    assert statuses == [200, 200, 429]
+
+    def value(fams, family, sample_name):
+        found = [s.value for s in fams[family].samples if s.name == sample_name and s.labels == {"tier": "pro"}]
+        return found[0] if found else 0.0
+
+    assert value(after, "aos_rate_limit_allowed", "aos_rate_limit_allowed_total") == (
+        value(before, "aos_rate_limit_allowed", "aos_rate_limit_allowed_total") + 2
+    )
+    assert value(after, "aos_rate_limit_blocked", "aos_rate_limit_blocked_total") == (
+        value(before, "aos_rate_limit_blocked", "aos_rate_limit_blocked_total") + 1
+    )
+    limits = {s.labels["tier"]: s.value for s in after["aos_rate_limit_tier_limit"].samples}
+    assert set(limits) == set(Tier.values)
+
+
+def test_it_reads_the_mismatch_gauges_from_the_database(tenant_a, tenant_b, django_assert_max_num_queries):
+    make_mismatch(tenant_a, 1)
+    make_mismatch(tenant_a, 2, resolved=True, notification_state=NotificationState.SENT)
+    make_mismatch(tenant_b, 3, notification_state=NotificationState.FAILED)
+    with django_assert_max_num_queries(1):
+        exported = families(scrape())
+    assert exported["aos_mismatches_unresolved"].samples[0].value == 2
+    assert exported["aos_mismatch_notifications_pending"].samples[0].value == 1
+    Mismatch.objects.filter(resolved=False).update(resolved=True)
+    assert families(scrape())["aos_mismatches_unresolved"].samples[0].value == 0
+
+
+def test_it_registers_the_database_collector_once():
+    assert sum(isinstance(c, MismatchGauges) for c in REGISTRY._collector_to_names) == 1
+    text = scrape()
+    assert text.count("# TYPE aos_mismatches_unresolved gauge") == 1
+    assert MISMATCH_GAUGES in REGISTRY._collector_to_names
+
+
+def test_it_keeps_label_sets_bounded(api_a, api_b, tenant_a):
+    for client in (api_a, api_b):
+        client.get("/api/v1/me")
+        client.get("/api/v1/traces/no-such-trace")
+    make_mismatch(tenant_a, 9)
+    exported = families(scrape())
+    for name, allowed_labels in PRODUCT_METRICS.items():
+        family = exported.get(name) or exported[name.removesuffix("_total")]
+        label_sets = {tuple(sorted(s.labels.items())) for s in family.samples if not s.name.endswith("_created")}
+        for labels in label_sets:
+            names = {k for k, _ in labels} - {"le"}  # histogram buckets
+            assert names <= allowed_labels, (name, labels)
+            for _, value in labels:
+                assert not UNBOUNDED_VALUE.search(value), (name, labels)
+        assert len(label_sets) <= 60, name
+    tiers = {s.labels["tier"] for s in exported["aos_rate_limit_allowed"].samples if "tier" in s.labels}
+    assert tiers <= set(Tier.values)
+
+
+def test_it_leaves_metrics_open_in_the_embedded_default(settings):
+    assert settings.METRICS_BEARER_TOKEN == "" and settings.METRICS_ALLOWED_IPS == []
+    assert "aos_runs_total" in scrape()
+
+
+def test_it_requires_the_bearer_token_when_one_is_set(settings):
+    settings.METRICS_BEARER_TOKEN = "s3cret-scrape-token"
+    client = APIClient()
+    missing = client.get("/metrics")
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"].startswith("Bearer")
+    assert b"aos_" not in missing.content
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Basic s3cret-scrape-token").status_code == 401
+    assert "aos_runs_total" in scrape(client, HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+
+
+def test_it_allows_only_listed_addresses_when_an_allow_list_is_set(settings):
+    settings.METRICS_ALLOWED_IPS = ["10.1.0.0/16", "192.0.2.7", "not-an-ip"]
+    client = APIClient()
+    assert client.get("/metrics", REMOTE_ADDR="10.1.200.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="192.0.2.8").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    # A forwarded-for header is client-controlled and does not count.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.1.0.1").status_code == 403
+
+
+def test_it_accepts_either_the_token_or_a_listed_address_when_both_are_set(settings):
+    settings.METRICS_BEARER_TOKEN = "tok"
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
+    client = APIClient()
+    assert client.get("/metrics", REMOTE_ADDR="10.2.3.4").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer tok").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 401
+
+
+def test_it_does_not_rate_limit_or_authenticate_metrics(settings, tenant_a):
+    settings.RATELIMIT_TIER_OVERRIDES = {"pro": 1}
+    client = client_with_key(tenant_a, Role.VIEWER)
+    responses = [client.get("/metrics") for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert "X-RateLimit-Limit" not in responses[-1]
