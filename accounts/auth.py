@@ -205,6 +205,8 @@ class TenantSessionAuthentication(authentication.SessionAuthentication):
                 memberships = memberships.filter(tenant__slug=wanted)
             membership = memberships.order_by("tenant__slug").first()
             if membership is None:
+                if wanted:
+                    raise exceptions.PermissionDenied(f"You are not a member of tenant {wanted!r}.")
                 raise exceptions.PermissionDenied("You are not a member of any tenant.")
             tenant, role = membership.tenant, membership.role
         principal = Principal(
