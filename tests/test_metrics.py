@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -171,3 +175,35 @@ def test_it_does_not_rate_limit_or_authenticate_metrics(settings, tenant_a):
     responses = [client.get("/metrics") for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert "X-RateLimit-Limit" not in responses[-1]
+
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def referenced_metrics(text: str) -> set[str]:
+    names = set(re.findall(r"\baos_[a-z_]+", text))
+    # Strip the series suffixes Prometheus adds to counters and histograms.
+    return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
+
+
+@pytest.mark.parametrize("path", ["grafana/aos-control-plane.json", "prometheus/aos-rules.yml"])
+def test_it_only_charts_and_alerts_on_metrics_we_export(path):
+    exported = set(families(scrape()))
+    known = exported | {f"{name}_total" for name in exported}
+    referenced = referenced_metrics((DEPLOY / path).read_text())
+    assert referenced, path
+    assert referenced <= known, sorted(referenced - known)
+
+
+def test_it_loads_the_dashboard_with_a_datasource_variable():
+    dashboard = json.loads((DEPLOY / "grafana/aos-control-plane.json").read_text())
+    assert {v["name"] for v in dashboard["templating"]["list"]} >= {"datasource"}
+    titles = {p["title"] for p in dashboard["panels"] if p["type"] == "row"}
+    assert titles == {"Rate limits", "Runs and simulation", "Replays and mismatches"}
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Debian package prometheus)")
+def test_it_passes_the_promtool_rule_tests():
+    for args in (["check", "rules", "aos-rules.yml"], ["test", "rules", "aos-rules.test.yml"]):
+        result = subprocess.run(["promtool", *args], cwd=DEPLOY / "prometheus", capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
