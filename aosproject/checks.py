@@ -19,12 +19,7 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E001",
             )
         )
-    if settings.DATABASE_URL and urlparse(settings.DATABASE_URL).scheme not in {
-        "postgres",
-        "postgresql",
-        "pgsql",
-        "sqlite",
-    }:
+    if settings.DATABASE_URL and urlparse(settings.DATABASE_URL).scheme not in settings.DATABASE_SCHEMES:
         problems.append(
             Error(
                 f"DATABASE_URL has an unsupported scheme: {urlparse(settings.DATABASE_URL).scheme!r}.",

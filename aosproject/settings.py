@@ -105,7 +105,11 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
-if DATABASE_URL:
+DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+if DATABASE_URL and DATABASE_URL.partition("://")[0] not in DATABASE_SCHEMES:
+    # Reported by the system check aos.E002; the dummy engine refuses every query meanwhile.
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
+elif DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 else:
     DATABASES = {

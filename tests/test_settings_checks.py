@@ -1,0 +1,125 @@
+"""Configuration mistakes are reported as system checks (aosproject/checks.py), each with its id."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.checks import Error, Warning
+
+from aosproject.checks import check_configuration
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ids() -> list[str]:
+    return sorted(message.id for message in check_configuration(None))
+
+
+@pytest.fixture
+def healthy(settings):
+    """A production-shaped configuration that passes every check."""
+    settings.DEBUG = False
+    settings.SECRET_KEY_FROM_ENV = True
+    settings.DATABASE_URL = "postgres://aos@db:5432/aos"
+    settings.REDIS_URL = "redis://cache:6379/0"
+    settings.OIDC_OP_JWKS_ENDPOINT = "https://idp.example/realms/aos/protocol/openid-connect/certs"
+    settings.OIDC_ISSUER = "https://idp.example/realms/aos"
+    settings.OIDC_AUDIENCE = "aos"
+    settings.OIDC_SSO_ENABLED = True
+    settings.OIDC_RP_CLIENT_SECRET = "s3cret"
+    settings.GITHUB_TOKEN = ""
+    settings.INVALID_ENV = []
+    return settings
+
+
+def test_it_passes_a_healthy_production_configuration(healthy):
+    assert ids() == []
+
+
+def test_it_requires_secret_key_when_debug_is_off(healthy):
+    healthy.SECRET_KEY_FROM_ENV = False
+    [problem] = check_configuration(None)
+    assert isinstance(problem, Error) and problem.id == "aos.E001"
+    assert "SECRET_KEY" in problem.msg and problem.hint
+
+
+def test_it_refuses_an_unsupported_database_url(healthy):
+    healthy.DATABASE_URL = "mysql://aos@db/aos"
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E002" and "'mysql'" in problem.msg
+
+
+def test_it_refuses_a_redis_url_with_another_scheme(healthy):
+    healthy.REDIS_URL = "http://cache:6379"
+    assert ids() == ["aos.E003"]
+
+
+@pytest.mark.parametrize("missing", ["OIDC_OP_JWKS_ENDPOINT", "OIDC_ISSUER", "OIDC_AUDIENCE"])
+def test_it_reports_half_configured_bearer_verification(healthy, missing):
+    setattr(healthy, missing, "")
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E004" and missing in problem.msg
+
+
+def test_it_reports_non_integer_variables(healthy):
+    healthy.INVALID_ENV = ["API_MAX_BODY_BYTES"]
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E005" and "API_MAX_BODY_BYTES" in problem.msg
+
+
+def test_it_warns_about_sso_without_a_client_secret(healthy):
+    healthy.OIDC_RP_CLIENT_SECRET = ""
+    [problem] = check_configuration(None)
+    assert isinstance(problem, Warning) and problem.id == "aos.W001"
+
+
+def test_it_warns_about_a_github_token_without_a_repo(healthy):
+    healthy.GITHUB_TOKEN = "ghp_x"
+    healthy.GITHUB_REPO = ""
+    assert ids() == ["aos.W002"]
+    healthy.GITHUB_REPO = "acme/agents"
+    assert ids() == []
+
+
+def test_it_warns_about_production_without_redis(healthy):
+    healthy.REDIS_URL = ""
+    assert ids() == ["aos.W003"]
+
+
+def test_it_reports_nothing_for_the_embedded_default():
+    """Run in a clean process: nothing set at all must give no aos.* message."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "OIDC_", "DEBUG"))}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "aos." not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"DEBUG": "0"}, "aos.E001"),
+        ({"API_MAX_BODY_BYTES": "five-megs"}, "aos.E005"),
+        ({"DATABASE_URL": "mysql://x@127.0.0.1/x"}, "aos.E002"),
+    ],
+)
+def test_it_fails_manage_py_check_for_a_bad_environment(variables, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "OIDC_", "DEBUG"))}
+    env.pop("SECRET_KEY", None)
+    env.update(variables)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert expected in result.stderr
