@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -207,3 +208,56 @@ def test_it_passes_the_promtool_rule_tests():
     for args in (["check", "rules", "aos-rules.yml"], ["test", "rules", "aos-rules.test.yml"]):
         result = subprocess.run(["promtool", *args], cwd=DEPLOY / "prometheus", capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def exposed(fams: dict, sample_name: str, **labels: str) -> float:
+    for family in fams.values():
+        for s in family.samples:
+            if s.name == sample_name and s.labels == labels:
+                return s.value
+    return 0.0
+
+
+def test_it_counts_every_feature_through_its_real_code_path(api_a_dev, tenant_a, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from tests.runtime.helpers import RUNS, SIMULATE, pure_plan, replay, run
+    from traces.models import TraceStep
+
+    before = families(scrape())
+    plan = pure_plan()
+    assert api_a_dev.post(SIMULATE, {"plan": plan}, format="json").status_code == 200
+    kept = run(api_a_dev, plan, input={"price": 1, "symbol": "X"}).json()
+    pruned = run(api_a_dev, plan, input={"price": 2, "symbol": "Y"}).json()
+    assert replay(api_a_dev, kept["run_id"]).json()["parity"] is True
+    step = TraceStep.objects.get(trace__run_id=kept["run_id"], index=1)
+    TraceStep.objects.filter(pk=step.pk).update(output={**step.output, "content": "tampered"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mismatch notification is after commit
+        assert replay(api_a_dev, kept["run_id"]).json()["parity"] is False
+    body = {"plan": plan, "seed": 1, "timestamp": "2025-01-01T00:00:00Z", "wait": True}
+    for _ in range(2):
+        api_a_dev.post(RUNS, body, format="json", HTTP_IDEMPOTENCY_KEY="metrics-key")
+    Trace.objects.filter(run_id=pruned["run_id"]).update(created_at=timezone.now() - timedelta(days=90))
+    call_command("prune_traces", "--days", "30", "--tenant", tenant_a.slug, stdout=io.StringIO())
+    after = families(scrape())
+
+    def grew(sample_name: str, by: float = 1, **labels: str) -> bool:
+        return exposed(after, sample_name, **labels) - exposed(before, sample_name, **labels) >= by
+
+    assert grew("aos_simulate_duration_seconds_count")
+    assert grew("aos_runs_total", 3, status="succeeded")
+    assert grew("aos_replays_total", parity="true")
+    assert grew("aos_replays_total", parity="false")
+    assert grew("aos_replay_mismatches_total", reason="output_mismatch")
+    assert grew("aos_traces_stored_total", 3, source="run")
+    assert grew("aos_traces_stored_total", 2, source="replay")
+    assert grew("aos_idempotency_total", result="new")
+    assert grew("aos_idempotency_total", result="replayed")
+    assert grew("aos_retention_deleted_total")
+    assert grew("aos_rate_limit_allowed_total", 7, tier="pro")  # the seven API calls above
+    notified = {s.labels["result"] for s in after["aos_notifications"].samples if s.name == "aos_notifications_total"}
+    assert notified, "the mismatch's notification attempt is counted"
+    assert exposed(after, "aos_mismatches_unresolved") >= 1

@@ -203,3 +203,35 @@ def test_it_does_nothing_when_rate_limiting_is_switched_off(settings, tenant_a):
     assert "X-RateLimit-Limit" not in responses[-1]
     principal = Principal(subject="s", tenant=tenant_a, roles=frozenset(), tier="pro", method="jwt")
     assert rate_limit_hit(principal=principal) is None
+
+
+def test_it_shows_the_real_quota_in_capabilities(api_a):
+    with time_machine.travel(START, tick=False):
+        api_a.get("/api/v1/me")
+        body = api_a.get("/api/v1/runtime/capabilities").json()
+        # Two requests counted (me, capabilities itself); the peek inside does not count.
+        assert body["rate_limit"] == {
+            "tier": "pro",
+            "limit": 1200,
+            "remaining": 1198,
+            "reset": window_end("tenant-a", int(START.timestamp())),
+        }
+
+
+def test_it_puts_headers_on_a_permission_403_without_counting_it(api_a_viewer):
+    with time_machine.travel(START, tick=False):
+        api_a_viewer.get("/api/v1/me")
+        refused = api_a_viewer.post("/api/v1/runtime/runs", {"plan": []}, format="json")
+        assert refused.status_code == 403  # viewers may not run: refused before the throttle
+        assert refused["X-RateLimit-Remaining"] == "1199"
+        assert api_a_viewer.get("/api/v1/me")["X-RateLimit-Remaining"] == "1198"
+
+
+def test_it_leaves_the_github_webhook_out_of_rate_limiting(settings, api_a):
+    settings.RATELIMIT_TIER_OVERRIDES = {"pro": 1}
+    settings.GITHUB_WEBHOOK_SECRET = "whsec"
+    api_a.get("/api/v1/me")  # the tenant's bucket is now full
+    responses = [api_a.post("/api/v1/integrations/github/webhook", {}, format="json") for _ in range(3)]
+    assert [r.status_code for r in responses] == [401, 401, 401]  # its own signature check, never 429
+    assert all("X-RateLimit-Limit" not in r for r in responses)
+    assert api_a.get("/api/v1/me").status_code == 429
