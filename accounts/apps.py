@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts import schema  # noqa: F401  (registers the OpenAPI security schemes)
         from aosproject import checks  # noqa: F401  (registers the configuration checks)
