@@ -96,6 +96,12 @@ def test_it_seeds_the_demo_and_prints_the_login_and_a_working_key():
     assert (me["tenant"], me["role"]) == ("demo", "operator")
 
 
+def test_it_prints_links_for_the_given_address():
+    out, _ = run("seed_demo", "--base-url", "http://127.0.0.1:8123/")
+    assert "admin:    http://127.0.0.1:8123/admin/" in out
+    assert "API docs: http://127.0.0.1:8123/api/docs/" in out
+
+
 def test_it_seeds_idempotently():
     first, _ = run("seed_demo")
     second, _ = run("seed_demo")

@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -18,8 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.environ.get("DEMO_ADMIN_USERNAME", "admin"))
         parser.add_argument("--password", default=os.environ.get("DEMO_ADMIN_PASSWORD", "admin"))
+        parser.add_argument(
+            "--base-url", default=settings.AOS_BASE_URL, help="Where the server listens (for the links)."
+        )
 
-    def handle(self, *args, username, password, **options):
+    def handle(self, *args, username, password, base_url, **options):
+        base_url = base_url.rstrip("/")
         tenant, _ = Tenant.objects.get_or_create(slug="demo", defaults={"name": "Demo tenant", "tier": "dev"})
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
@@ -39,9 +44,9 @@ class Command(BaseCommand):
             "\n".join(
                 [
                     "Demo ready:",
-                    "  admin:    http://127.0.0.1:8000/admin/",
+                    f"  admin:    {base_url}/admin/",
                     f"  login:    {username} / {password if created else '(unchanged password)'}",
-                    "  API docs: http://127.0.0.1:8000/api/docs/",
+                    f"  API docs: {base_url}/api/docs/",
                     f"  tenant:   {tenant.slug} (tier {tenant.tier}); sample data: {sample}",
                     f"  API key:  {raw}",
                 ]
