@@ -39,16 +39,17 @@ class FusedCounterRedisCache(RedisCache):
         self._counted: dict[Any, int] = {}
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, client=None) -> bool:
-        if value != 1 or isinstance(value, bool) or client is not None:
+        expiry = self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
+        if value != 1 or isinstance(value, bool) or client is not None or not expiry or expiry < 1:
+            # Not django-ratelimit's counting call (or no expiry to set): stock behaviour.
             return super().add(key, value, timeout, version=version, client=client)
         redis = self.client.get_client(write=True)
         full_key = self.client.make_key(key, version=version)
         if self._script is None:
             self._script = redis.register_script(_COUNT_SCRIPT)
-        expiry = self.default_timeout if timeout is DEFAULT_TIMEOUT else timeout
         # Raises redis' own ConnectionError/TimeoutError when Redis is down, like stock
         # django-redis with IGNORE_EXCEPTIONS off; the rate limiter fails open on those.
-        count = int(self._script(keys=[full_key], args=[max(1, int(expiry or 0))], client=redis))
+        count = int(self._script(keys=[full_key], args=[int(expiry)], client=redis))
         if count == 1:
             return True
         self._counted[full_key] = count

@@ -200,3 +200,6 @@ def test_it_keeps_stock_cache_behaviour_for_other_values(settings, own_redis):
     assert cache.add("counter", 1, 30) is False
     assert cache.incr("counter") == 2  # the count the script produced, not a second INCR
     assert cache.get("counter") == 2
+    assert own_redis.client.ttl(cache.make_key("counter")) == 30
+    assert cache.add("forever", 1, None) is True  # no expiry: the stock SET NX path
+    assert own_redis.client.ttl(cache.make_key("forever")) == -1
