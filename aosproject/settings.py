@@ -255,12 +255,22 @@ SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "ratelimit" if REDIS_URL else "default"
 RATELIMIT_FAIL_OPEN = True
-# "tier=limit,..." replaces built-in per-minute limits (accounts.ratelimit.TIER_LIMITS).
-RATELIMIT_TIER_OVERRIDES = {
-    tier.strip(): int(limit)
-    for tier, _, limit in (item.partition("=") for item in env_list("RATELIMIT_TIER_OVERRIDES"))
-    if limit.strip().isdigit()
-}
+
+
+def env_tier_limits(name: str) -> dict[str, int]:
+    """`tier=limit,...`; a malformed entry is reported by the system check aos.E005."""
+    limits: dict[str, int] = {}
+    for item in env_list(name):
+        tier, _, limit = item.partition("=")
+        if tier.strip() and limit.strip().isdigit():
+            limits[tier.strip()] = int(limit)
+        elif name not in INVALID_ENV:
+            INVALID_ENV.append(name)
+    return limits
+
+
+# Replaces built-in per-minute limits (accounts.ratelimit.TIER_LIMITS), e.g. "free=120,pro=2000".
+RATELIMIT_TIER_OVERRIDES = env_tier_limits("RATELIMIT_TIER_OVERRIDES")
 METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
 

@@ -235,3 +235,15 @@ def test_it_leaves_the_github_webhook_out_of_rate_limiting(settings, api_a):
     assert [r.status_code for r in responses] == [401, 401, 401]  # its own signature check, never 429
     assert all("X-RateLimit-Limit" not in r for r in responses)
     assert api_a.get("/api/v1/me").status_code == 429
+
+
+def test_it_parses_tier_overrides_and_reports_malformed_ones(monkeypatch):
+    from aosproject import settings as settings_module
+
+    monkeypatch.setattr(settings_module, "INVALID_ENV", [])
+    monkeypatch.setenv("AOS_TEST_LIMITS", "free=120, pro=2000")
+    assert settings_module.env_tier_limits("AOS_TEST_LIMITS") == {"free": 120, "pro": 2000}
+    assert settings_module.INVALID_ENV == []
+    monkeypatch.setenv("AOS_TEST_LIMITS", "free=lots,=5,dev=10")
+    assert settings_module.env_tier_limits("AOS_TEST_LIMITS") == {"dev": 10}
+    assert settings_module.INVALID_ENV == ["AOS_TEST_LIMITS"]  # reported once by system check aos.E005
