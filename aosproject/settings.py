@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -107,6 +108,7 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL")
 DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "sqlite"}
+DATABASES: dict[str, Any]
 if DATABASE_URL and DATABASE_URL.partition("://")[0] not in DATABASE_SCHEMES:
     # Reported by the system check aos.E002; the dummy engine refuses every query meanwhile.
     DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
