@@ -123,3 +123,14 @@ def test_it_fails_manage_py_check_for_a_bad_environment(variables, expected):
     )
     assert result.returncode != 0
     assert expected in result.stderr
+
+
+def test_it_lists_every_settings_variable_in_env_example():
+    import re
+
+    read = set(
+        re.findall(r'env(?:_int|_bool|_list)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "aosproject/settings.py").read_text())
+    )
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert len(read) > 30
+    assert read - listed == set()
