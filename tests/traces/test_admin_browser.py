@@ -95,6 +95,9 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
     target.refresh_from_db()
     assert target.notification_state == "sent" and target.issue_number  # filed after commit, via PyGithub
     shots = {}
+    # ORM work stays outside the Playwright block: inside it a running event loop gives the ORM
+    # another connection context, which would be left open at teardown.
+    expected_rows = Mismatch.objects.filter(resolved=False, reason="output_mismatch").count()
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -112,7 +115,6 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         expect(page.locator("#changelist-filter")).to_contain_text("Output Mismatch")
         assert "reason__exact=output_mismatch" in page.url and "resolved__exact=0" in page.url
         rows = page.locator("#result_list tbody tr")
-        expected_rows = Mismatch.objects.filter(resolved=False, reason="output_mismatch").count()
         expect(rows).to_have_count(expected_rows)
         shots["mismatch-list.png"] = tmp_path / "mismatch-list.png"
         page.screenshot(path=shots["mismatch-list.png"], full_page=True)

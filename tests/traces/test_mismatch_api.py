@@ -181,3 +181,14 @@ def test_it_reports_github_trouble_on_bulk_report(github_on, tenant_a, api_a, se
     settings.GITHUB_TOKEN = ""
     response = api_a.post("/api/v1/traces/mismatches/bulk-report", {"mismatch_ids": [str(mismatch.pk)]}, format="json")
     assert response.status_code == 409 and response.json()["error"] == "github_not_configured"
+
+
+def test_it_records_once_per_idempotency_key(tenant_a, api_a_dev, settings):
+    settings.GITHUB_TOKEN = ""
+    make_trace(tenant_a)
+    body = {"step_index": 1, "reason": "output_mismatch"}
+    first = api_a_dev.post("/api/v1/traces/trace-1/mismatch", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api_a_dev.post("/api/v1/traces/trace-1/mismatch", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json()["mismatch_id"] == first.json()["mismatch_id"]
+    assert Mismatch.objects.count() == 1
