@@ -91,7 +91,8 @@ def _warn_fail_open(exc: BaseException | None) -> None:
         if now - _last_warning < FAIL_OPEN_WARNING_INTERVAL:
             return
         _last_warning = now
-    logger.warning("Rate-limit cache unreachable, allowing requests (fail-open): %s", exc or "no count returned")
+    outcome = "allowing requests (fail-open)" if settings.RATELIMIT_FAIL_OPEN else "refusing requests (fail-closed)"
+    logger.warning("Rate-limit cache unreachable, %s: %s", outcome, exc or "no count returned")
 
 
 def _usage(*, principal: Principal, increment: bool, request: Any = None) -> dict[str, Any] | None:
@@ -132,10 +133,14 @@ def rate_limit_hit(*, principal: Principal, request: Any = None) -> RateLimitSta
         usage = _usage(principal=principal, increment=True, request=request)
     except _CACHE_ERRORS as exc:
         usage, error = None, exc
-    if usage is None:  # raised, or django-ratelimit's own RATELIMIT_FAIL_OPEN path
+    # None: raised, or django-ratelimit's RATELIMIT_FAIL_OPEN path; time_left -1: its fail-closed one.
+    if usage is None or usage["time_left"] < 0:
+        _warn_fail_open(error)
+        if not settings.RATELIMIT_FAIL_OPEN:  # an operator who prefers refusing to not counting
+            metrics.RATE_LIMIT_BLOCKED.labels(tier=tier).inc()
+            return RateLimitState(tier=tier, limit=limit, allowed=False, retry_after=1)
         metrics.RATE_LIMIT_FAIL_OPEN.inc()
         metrics.RATE_LIMIT_ALLOWED.labels(tier=tier).inc()
-        _warn_fail_open(error)
         return RateLimitState(tier=tier, limit=limit)
     state = _state(tier=tier, limit=limit, count=int(usage["count"]), time_left=int(usage["time_left"]))
     (metrics.RATE_LIMIT_ALLOWED if state.allowed else metrics.RATE_LIMIT_BLOCKED).labels(tier=tier).inc()
@@ -154,7 +159,7 @@ def rate_limit_peek(*, principal: Principal) -> RateLimitState | None:
     except _CACHE_ERRORS as exc:
         usage = None
         _warn_fail_open(exc)
-    if usage is None:
+    if usage is None or usage["time_left"] < 0:
         return RateLimitState(tier=principal.tier, limit=limit)
     return _state(tier=principal.tier, limit=limit, count=int(usage["count"]), time_left=int(usage["time_left"]))
 

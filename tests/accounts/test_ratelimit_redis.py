@@ -203,3 +203,16 @@ def test_it_keeps_stock_cache_behaviour_for_other_values(settings, own_redis):
     assert own_redis.client.ttl(cache.make_key("counter")) == 30
     assert cache.add("forever", 1, None) is True  # no expiry: the stock SET NX path
     assert own_redis.client.ttl(cache.make_key("forever")) == -1
+
+
+@pytest.mark.parametrize("backend", [FUSED, STOCK])
+def test_it_fails_closed_only_when_configured_to(backend, settings, tenant_a):
+    use_ratelimit_redis(settings, f"redis://127.0.0.1:{free_port()}/0", backend)
+    settings.RATELIMIT_FAIL_OPEN = False
+    client = client_with_key(tenant_a, Role.VIEWER)
+    before = sample("aos_rate_limit_blocked_total", tier="pro")
+    response = client.get("/api/v1/me")
+    assert response.status_code == 429
+    assert response.json()["retry_after"] == 1
+    assert response["Retry-After"] == "1"
+    assert sample("aos_rate_limit_blocked_total", tier="pro") == before + 1
