@@ -134,3 +134,20 @@ def test_it_lists_every_settings_variable_in_env_example():
     listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert len(read) > 30
     assert read - listed == set()
+
+
+def _import_wsgi(**variables) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "OIDC_", "DEBUG"))}
+    env.pop("SECRET_KEY", None)
+    env.update(variables)
+    return subprocess.run(
+        [sys.executable, "-c", "import aosproject.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_it_refuses_to_serve_wsgi_with_a_configuration_error():
+    refused = _import_wsgi(DEBUG="0")
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: aos.E001: SECRET_KEY is not set while DEBUG is off." in refused.stderr
+    assert _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50).returncode == 0
+    assert _import_wsgi().returncode == 0
