@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import time
 
 import jwt
@@ -227,3 +230,36 @@ def test_it_asks_for_credentials_with_www_authenticate(db):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="aos"'
     assert response.json()["error"] == "not_authenticated"
+
+
+def test_it_accepts_es256_tokens(settings, tenant_a):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = {**json.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "ec-1", "use": "sig", "alg": "ES256"}
+    with LocalServer(lambda *a: (200, {}, {"keys": [jwk]})) as server:
+        settings.OIDC_OP_JWKS_ENDPOINT = f"{server.url}/jwks"
+        settings.OIDC_ISSUER = ISSUER
+        settings.OIDC_AUDIENCE = AUDIENCE
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "tenant_id": "tenant-a", "roles": ["viewer"]}
+        token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "ec-1"})
+        assert me(token).status_code == 200
+
+
+def test_it_refuses_an_hs256_token_keyed_with_the_public_key(idp, tenant_a):
+    """The classic algorithm-confusion attack: HMAC with the RSA public key as the secret."""
+    from cryptography.hazmat.primitives import serialization
+
+    public_pem = (
+        idp.keys[idp.current_kid]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "tenant_id": "tenant-a", "roles": ["admin"]}
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "kid": idp.current_kid}).encode())
+    payload = jwt.utils.base64url_encode(json.dumps(claims).encode())
+    signature = jwt.utils.base64url_encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest())
+    assert me(b".".join([header, payload, signature]).decode()).status_code == 401
