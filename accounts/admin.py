@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.admin_scoping import TenantScopedAdminMixin, user_tenant_ids
@@ -25,6 +27,40 @@ class TenantAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class MembershipByUsernameForm(forms.ModelForm):
+    """For tenant admins, who may not browse the user list: the member is named by username."""
+
+    username = forms.CharField(help_text="The user's login name; SSO users are oidc:<subject>.")
+
+    class Meta:
+        model = Membership
+        fields = ["tenant", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["username"].initial = self.instance.user.get_username()
+
+    def clean_username(self):
+        user = get_user_model().objects.filter(username=self.cleaned_data["username"].strip()).first()
+        if user is None:
+            raise forms.ValidationError("No user with this username.")
+        return user
+
+    def clean(self):
+        cleaned = super().clean()
+        user, tenant = cleaned.get("username"), cleaned.get("tenant")
+        if user and tenant:
+            others = Membership.objects.filter(user=user, tenant=tenant).exclude(pk=self.instance.pk)
+            if others.exists():
+                raise forms.ValidationError(f"{user} is already a member of {tenant}.")
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.user = self.cleaned_data["username"]
+        return super().save(commit)
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     change_role = "admin"
@@ -35,6 +71,12 @@ class MembershipAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["user", "tenant"]
     search_fields = ["user__username", "tenant__slug"]
     autocomplete_fields = ["user"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        # The user autocomplete needs view access to all users, which only superusers have.
+        if not request.user.is_superuser:
+            kwargs["form"] = MembershipByUsernameForm
+        return super().get_form(request, obj, **kwargs)
 
 
 @admin.register(ApiKey)
