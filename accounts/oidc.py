@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import jwt
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.http import Http404
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts.auth import _roles_from_claims, jwks_client
@@ -87,3 +88,14 @@ def provider_logout_url(request) -> str:
         return settings.LOGOUT_REDIRECT_URL
     query = urlencode({"id_token_hint": id_token, "post_logout_redirect_uri": local})
     return f"{settings.OIDC_OP_LOGOUT_ENDPOINT}?{query}"
+
+
+def sso_only(view):
+    """The /oidc/ views answer 404 unless browser SSO is configured (no half-built redirects)."""
+
+    def wrapped(request, *args, **kwargs):
+        if not settings.OIDC_SSO_ENABLED:
+            raise Http404("Single sign-on is not configured.")
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from mozilla_django_oidc import urls as oidc_urls
 from mozilla_django_oidc.views import OIDCLogoutView
 
+from accounts.oidc import sso_only
 from aosproject import errors, views
 from traces.api import TraceListCreateView
 
@@ -27,7 +29,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     # Unknown API paths get the JSON envelope even with DEBUG on (Django's debug 404 is HTML).
     re_path(r"^api/", errors.handler404),
-    path("oidc/", include("mozilla_django_oidc.urls")),
+    # mozilla-django-oidc's views (authenticate/, callback/, logout/), 404 while SSO is not configured.
+    path("oidc/", include([path(str(p.pattern), sso_only(p.callback), name=p.name) for p in oidc_urls.urlpatterns])),
     # Admin logout through mozilla-django-oidc: ends the provider session too for SSO users.
     path("admin/logout/", OIDCLogoutView.as_view(), name="admin-logout"),
     path("admin/", admin.site.urls),

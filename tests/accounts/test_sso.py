@@ -144,3 +144,15 @@ def test_it_offers_sso_on_the_admin_login_page_only_when_configured(client, sett
     assert 'href="/oidc/authenticate/?next=/admin/accounts/"' in page
     # Local password login stays available next to SSO.
     assert 'name="password"' in page
+
+
+@pytest.mark.parametrize("path", ["/oidc/authenticate/", "/oidc/callback/?code=x&state=y"])
+def test_it_answers_404_on_the_sso_urls_when_sso_is_off(client, settings, db, path):
+    settings.OIDC_SSO_ENABLED = False
+    assert client.get(path).status_code == 404
+
+
+def test_it_logs_a_password_user_out_of_the_admin_locally(admin_client):
+    response = admin_client.post("/admin/logout/")
+    assert response.status_code == 302 and response["Location"] == "/admin/login/"
+    assert admin_client.get("/admin/").status_code == 302
