@@ -1,6 +1,10 @@
+import logging
+
 from django.conf import settings
 
 from aosproject.errors import error_response
+
+request_logger = logging.getLogger("django.request")
 
 
 class ApiBodyLimitMiddleware:
@@ -21,3 +25,25 @@ class ApiBodyLimitMiddleware:
                     "payload_too_large", f"Request body is {length} bytes; the limit is {limit} bytes.", 413
                 )
         return self.get_response(request)
+
+
+class ApiDebugErrorMiddleware:
+    """With DEBUG on, an unhandled error under /api/ still answers the JSON envelope.
+
+    Django's debug 500 page is HTML; API clients must never get HTML. The traceback goes to
+    the log instead. With DEBUG off, `aosproject.errors.handler500` already answers JSON.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not settings.DEBUG or not request.path.startswith("/api/"):
+            return None
+        request_logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+        return error_response(
+            "server_error", f"Internal server error ({type(exception).__name__}); see the server log.", 500
+        )

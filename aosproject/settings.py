@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aosproject.middleware.ApiBodyLimitMiddleware",
+    "aosproject.middleware.ApiDebugErrorMiddleware",
     "accounts.ratelimit_middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

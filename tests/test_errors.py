@@ -54,7 +54,12 @@ class FailingView(APIView):
         raise RuntimeError("a real bug")
 
 
+def boom(request):
+    raise RuntimeError("a bug outside the API")
+
+
 urlpatterns = [
+    path("_test/boom", boom),
     path("api/v1/_test/things", ThingView.as_view()),
     path("api/v1/_test/operator", OperatorOnlyView.as_view()),
     path("api/v1/_test/fail/<str:kind>", FailingView.as_view()),
@@ -202,8 +207,18 @@ def test_it_renders_api_errors_with_extra_fields(api_a):
     assert assert_envelope(api_a.get("/api/v1/_test/fail/teapot"), 418, "teapot")["message"] == "I am a teapot."
 
 
-def test_it_answers_unhandled_errors_with_a_json_500(api_a, settings):
-    settings.DEBUG = False
+@pytest.mark.parametrize("debug", [False, True])
+def test_it_answers_unhandled_errors_with_a_json_500(api_a, settings, debug, caplog):
+    settings.DEBUG = debug
     api_a.raise_request_exception = False
     body = assert_envelope(api_a.get("/api/v1/_test/fail/bug"), 500, "server_error")
     assert "a real bug" not in body["message"]  # no internals leak
+    assert any(r.exc_info and "a real bug" in str(r.exc_info[1]) for r in caplog.records)  # but it is logged
+
+
+def test_it_keeps_the_debug_500_page_outside_the_api(client, settings):
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    response = client.get("/_test/boom", HTTP_ACCEPT="text/html")
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
