@@ -88,9 +88,13 @@ class ApiKeyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["role", "tenant", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["tenant"]
     search_fields = ["prefix", "name", "tenant__slug"]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     fields = ["tenant", "name", "role", "prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Revocation is final (the action sets it); a key never moves to another tenant.
+        return [*self.readonly_fields, "tenant"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -104,7 +104,7 @@ def test_it_updates_last_used_at_at_most_once_a_minute(tenant_a, django_assert_n
 def add_key_in_admin(client, tenant, role="developer", name="ci"):
     return client.post(
         "/admin/accounts/apikey/add/",
-        {"tenant": tenant.pk, "name": name, "role": role, "revoked_at_0": "", "revoked_at_1": ""},
+        {"tenant": tenant.pk, "name": name, "role": role},
         follow=True,
     )
 
@@ -158,3 +158,16 @@ def test_it_keeps_operators_from_creating_keys_in_the_admin(client, alice, tenan
     client.force_login(alice)
     assert client.get("/admin/accounts/apikey/add/").status_code == 403
     assert client.get("/admin/accounts/apikey/").status_code == 200
+
+
+def test_it_keeps_revocation_final_and_the_tenant_fixed_in_the_admin(admin_client, tenant_a, tenant_b):
+    key, raw = api_key_create(tenant=tenant_a, role=Role.VIEWER, name="old")
+    key.revoke()
+    response = admin_client.post(
+        f"/admin/accounts/apikey/{key.pk}/change/",
+        {"tenant": tenant_b.pk, "name": "renamed", "role": "admin", "revoked_at_0": "", "revoked_at_1": ""},
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert (key.name, key.role, key.tenant, key.revoked) == ("renamed", "admin", tenant_a, True)
+    assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=raw).status_code == 401
