@@ -8,6 +8,7 @@ In a replay it serves `skip` steps from the recorded trace instead of calling th
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -215,25 +216,20 @@ def execute(
     for index, step in enumerate(plan):
         behaviour = replay.behaviours[index] if replay else ""
         started = time.perf_counter()
-        if behaviour == "skip":
+        if replay is not None and behaviour == "skip":
             if index >= len(replay.recorded):
                 break  # nothing recorded to serve, and a skipped step is never executed
             run = _serve(replay.recorded[index], index, context, step.get("params", {}))
         else:
             ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index)
             left = None if budget_cents is None else budget_cents - spent
-            kwargs = {
-                "index": index,
-                "context": context,
-                "ctx": ctx,
-                "budget_left": left,
-                "sleep": sleep,
-                "prevalidated": prevalidated,
-            }
-            run = _call(step, retry=step.get("retry") or {}, **kwargs)
+            call = functools.partial(
+                _call, index=index, context=context, ctx=ctx, budget_left=left, sleep=sleep, prevalidated=prevalidated
+            )
+            run = call(step, retry=step.get("retry") or {})
             if run.status == "failed" and step.get("fallback") and run.error_code != ERR_BUDGET_EXCEEDED:
                 primary = run
-                run = _call(step["fallback"], retry={}, **kwargs)
+                run = call(step["fallback"], retry={})
                 run.retry_count += primary.retry_count
                 run.cost_cents += primary.cost_cents
                 if run.status == "succeeded":

@@ -58,7 +58,7 @@ class _ClaimStore:
     """The fast, atomic claim: Redis raw client when the cache is django-redis, else `cache.add`."""
 
     def __init__(self) -> None:
-        backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+        backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
         self.redis = None
         if backend.startswith("django_redis"):
             from django_redis import get_redis_connection
@@ -214,7 +214,8 @@ def idempotent(view_method):
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         raw_key = request.headers.get(HEADER)
-        if raw_key is None:
+        tenant = getattr(request.auth, "tenant", None)
+        if raw_key is None or tenant is None:  # no key, or a view without a tenant principal
             return view_method(self, request, *args, **kwargs)
         key = raw_key.strip()
         if not key or len(key) > MAX_KEY_LENGTH:
@@ -224,7 +225,6 @@ def idempotent(view_method):
                 400,
                 fields={HEADER: ["Invalid idempotency key."]},
             )
-        tenant = request.auth.tenant
         request_hash = _request_hash(request)
         claim = _Claim(_cache_key(tenant.pk, key), request_hash)
 

@@ -30,8 +30,13 @@ class HttpResult:
     retries: int
 
 
-def _allow_list() -> tuple[set[str], list[ipaddress._BaseNetwork]]:
-    hosts, networks = set(), []
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _allow_list() -> tuple[set[str], list[Network]]:
+    hosts: set[str] = set()
+    networks: list[Network] = []
     for entry in settings.HTTP_CALL_ALLOWED_HOSTS:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
@@ -40,7 +45,7 @@ def _allow_list() -> tuple[set[str], list[ipaddress._BaseNetwork]]:
     return hosts, networks
 
 
-def _forbidden(ip: ipaddress._BaseAddress) -> bool:
+def _forbidden(ip: Address) -> bool:
     return bool(
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified
     )
@@ -61,7 +66,7 @@ def destination_check(url: str) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise SkillError("ERR_TRANSPORT", f"Cannot resolve {host}: {exc}", retryable=True)
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if any(ip in net for net in networks):
             continue
         if _forbidden(ip):
