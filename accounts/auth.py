@@ -129,7 +129,7 @@ def verify_jwt(token: str) -> dict[str, Any]:
         raise ApiError("identity_provider_unavailable", "Could not fetch the identity provider's keys.", 503) from exc
     except jwt.PyJWKClientError as exc:
         raise exceptions.AuthenticationFailed("Bearer token signed by an unknown key.") from exc
-    options = {"require": ["exp", "iss", "aud"]}
+    options: jwt.types.Options = {"require": ["exp", "iss", "aud"]}
     try:
         return jwt.decode(
             token,

@@ -94,8 +94,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApiError):
-        response = Response(error_body(exc.error_code, exc.message, **exc.extra), status=exc.status_code)
-        return response
+        return Response(error_body(exc.error_code, exc.message, **exc.extra), status=exc.status_code)
 
     from rest_framework.views import exception_handler as drf_exception_handler  # avoids an import cycle
 
