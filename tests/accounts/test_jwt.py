@@ -263,3 +263,10 @@ def test_it_refuses_an_hs256_token_keyed_with_the_public_key(idp, tenant_a):
     payload = jwt.utils.base64url_encode(json.dumps(claims).encode())
     signature = jwt.utils.base64url_encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest())
     assert me(b".".join([header, payload, signature]).decode()).status_code == 401
+
+
+def test_it_costs_one_query_per_jwt_request(idp, tenant_a, django_assert_max_num_queries):
+    token = idp.token(tenant_id="tenant-a", roles=["viewer"])
+    assert me(token).status_code == 200  # warms the JWKS cache
+    with django_assert_max_num_queries(1):  # the tenant lookup
+        assert me(token).status_code == 200

@@ -86,3 +86,9 @@ def test_it_ignores_a_session_of_an_inactive_user(alice):
     alice.is_active = False
     alice.save()
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_it_costs_a_fixed_number_of_queries_per_session_request(alice, django_assert_max_num_queries):
+    client = session(alice)
+    with django_assert_max_num_queries(3):  # session, user, membership with its tenant
+        assert client.get("/api/v1/me").status_code == 200
