@@ -156,3 +156,26 @@ def test_it_logs_a_password_user_out_of_the_admin_locally(admin_client):
     response = admin_client.post("/admin/logout/")
     assert response.status_code == 302 and response["Location"] == "/admin/login/"
     assert admin_client.get("/admin/").status_code == 302
+
+
+def test_it_finds_the_id_token_key_by_kid_or_the_only_key(idp, settings):
+    import jwt
+    from django.core.exceptions import SuspiciousOperation
+
+    from accounts.oidc import TenantOIDCBackend
+
+    backend = TenantOIDCBackend()
+    with_kid = idp.token(sub="u")
+    assert backend.retrieve_matching_jwk(with_kid).key_id == idp.current_kid
+    without_kid = jwt.encode({"sub": "u"}, idp.keys[idp.current_kid], algorithm="RS256")
+    assert backend.retrieve_matching_jwk(without_kid).key_id == idp.current_kid
+
+    settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS = 0
+    idp.add_key()
+    from accounts.auth import reset_jwks_cache
+
+    reset_jwks_cache()
+    with pytest.raises(SuspiciousOperation, match="several keys"):
+        backend.retrieve_matching_jwk(without_kid)
+    with pytest.raises(SuspiciousOperation, match="No usable key"):
+        backend.retrieve_matching_jwk(jwt.encode({"sub": "u"}, "k", algorithm="HS256", headers={"kid": "nope"}))
