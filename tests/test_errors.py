@@ -9,6 +9,8 @@ import json
 
 import pytest
 import requests
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.urls import path
 from rest_framework import serializers
@@ -27,6 +29,20 @@ class ThingSerializer(StrictSerializer):
     name = serializers.CharField(max_length=10)
     count = serializers.IntegerField(min_value=0)
     tags = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
+
+
+class PartSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+
+
+class OrderSerializer(StrictSerializer):
+    parts = PartSerializer(many=True)
+
+
+class OrderView(APIView):
+    def post(self, request):
+        OrderSerializer(data=request.data).is_valid(raise_exception=True)
+        return Response(status=204)
 
 
 class ThingView(APIView):
@@ -51,6 +67,12 @@ class FailingView(APIView):
             raise Conflict("Already there.", existing="w-1")
         if kind == "teapot":
             raise ApiError("teapot", "I am a teapot.", 418)
+        if kind == "django403":
+            raise DjangoPermissionDenied("nope")
+        if kind == "suspicious":
+            raise SuspiciousOperation("odd header")
+        if kind == "toobig":
+            raise RequestDataTooBig("too big")
         raise RuntimeError("a real bug")
 
 
@@ -61,6 +83,7 @@ def boom(request):
 urlpatterns = [
     path("_test/boom", boom),
     path("api/v1/_test/things", ThingView.as_view()),
+    path("api/v1/_test/orders", OrderView.as_view()),
     path("api/v1/_test/operator", OperatorOnlyView.as_view()),
     path("api/v1/_test/fail/<str:kind>", FailingView.as_view()),
     *project_urlpatterns,
@@ -222,3 +245,22 @@ def test_it_keeps_the_debug_500_page_outside_the_api(client, settings):
     response = client.get("/_test/boom", HTTP_ACCEPT="text/html")
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_it_points_at_the_failing_item_of_a_list(api_a):
+    response = api_a.post("/api/v1/_test/orders", {"parts": [{"sku": "a"}, {}]}, format="json")
+    body = assert_envelope(response, 400, "validation_error")
+    assert body["fields"] == {"parts": {"1": {"sku": ["This field is required."]}}}
+    assert body["message"] == "parts.1.sku: This field is required."
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("django403", 403, "permission_denied"),
+        ("suspicious", 400, "validation_error"),
+        ("toobig", 413, "payload_too_large"),
+    ],
+)
+def test_it_maps_djangos_own_exceptions_into_the_envelope(api_a, kind, status, code):
+    assert_envelope(api_a.get(f"/api/v1/_test/fail/{kind}"), status, code)
