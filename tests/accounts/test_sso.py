@@ -178,4 +178,4 @@ def test_it_finds_the_id_token_key_by_kid_or_the_only_key(idp, settings):
     with pytest.raises(SuspiciousOperation, match="several keys"):
         backend.retrieve_matching_jwk(without_kid)
     with pytest.raises(SuspiciousOperation, match="No usable key"):
-        backend.retrieve_matching_jwk(jwt.encode({"sub": "u"}, "k", algorithm="HS256", headers={"kid": "nope"}))
+        backend.retrieve_matching_jwk(jwt.encode({"sub": "u"}, "k" * 32, algorithm="HS256", headers={"kid": "nope"}))
