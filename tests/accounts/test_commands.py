@@ -108,10 +108,21 @@ def test_it_seeds_idempotently():
     assert Tenant.objects.filter(slug="demo").count() == 1
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert Membership.objects.count() == 1
-    assert "(unchanged password)" in second
+    assert "login:    admin / admin" in second  # still the default: shown again
     # The previous demo key cannot be shown again, so it is revoked and a new one printed.
     old, new = demo_key(first), demo_key(second)
     assert old != new
     assert ApiKey.objects.active().filter(tenant__slug="demo").count() == 1
     assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=old).status_code == 401
     assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=new).status_code == 200
+
+
+def test_it_never_resets_or_shows_a_changed_admin_password():
+    run("seed_demo")
+    user = get_user_model().objects.get(username="admin")
+    user.set_password("my-own-secret")
+    user.save()
+    again, _ = run("seed_demo")
+    assert "login:    admin / (changed; not shown)" in again
+    user.refresh_from_db()
+    assert user.check_password("my-own-secret")

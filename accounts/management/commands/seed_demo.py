@@ -33,6 +33,8 @@ class Command(BaseCommand):
         if created:
             user.set_password(password)
             user.save()
+        # Shown while it is still the seeded one; a password changed since is never reset or shown.
+        shown_password = password if created or user.check_password(password) else "(changed; not shown)"
         Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.ADMIN})
         # A fresh key each time (the old one cannot be shown again), older demo keys revoked.
         ApiKey.objects.filter(tenant=tenant, name=DEMO_KEY_NAME, revoked_at__isnull=True).update(
@@ -45,7 +47,7 @@ class Command(BaseCommand):
                 [
                     "Demo ready:",
                     f"  admin:    {base_url}/admin/",
-                    f"  login:    {username} / {password if created else '(unchanged password)'}",
+                    f"  login:    {username} / {shown_password}",
                     f"  API docs: {base_url}/api/docs/",
                     f"  tenant:   {tenant.slug} (tier {tenant.tier}); sample data: {sample}",
                     f"  API key:  {raw}",
