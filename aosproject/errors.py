@@ -116,6 +116,23 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def handler400(request, exception=None):
+    """Django-level 400s (e.g. a disallowed Host header) before any view ran."""
+    if request.path.startswith("/api/"):
+        return error_response("validation_error", "Bad request.", 400)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return error_response("permission_denied", "Forbidden.", 403)
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return error_response("not_found", f"No API endpoint at {request.path}.", 404)

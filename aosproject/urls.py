@@ -8,6 +8,8 @@ from accounts.oidc import sso_only
 from aosproject import errors, views
 from traces.api import TraceListCreateView
 
+handler400 = "aosproject.errors.handler400"
+handler403 = "aosproject.errors.handler403"
 handler404 = "aosproject.errors.handler404"
 handler500 = "aosproject.errors.handler500"
 

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsOperator
 from aosproject.api import StrictSerializer
 from aosproject.errors import ApiError, Conflict
-from aosproject.urls import handler404, handler500  # noqa: F401  (this module is a URLconf)
+from aosproject.urls import handler400, handler403, handler404, handler500  # noqa: F401  (this module is a URLconf)
 from aosproject.urls import urlpatterns as project_urlpatterns
 
 
@@ -80,8 +80,14 @@ def boom(request):
     raise RuntimeError("a bug outside the API")
 
 
+def plain_forbidden(request):
+    raise DjangoPermissionDenied("not a DRF view")
+
+
 urlpatterns = [
     path("_test/boom", boom),
+    path("_test/forbidden", plain_forbidden),
+    path("api/v1/_test/forbidden", plain_forbidden),
     path("api/v1/_test/things", ThingView.as_view()),
     path("api/v1/_test/orders", OrderView.as_view()),
     path("api/v1/_test/operator", OperatorOnlyView.as_view()),
@@ -264,3 +270,15 @@ def test_it_points_at_the_failing_item_of_a_list(api_a):
 )
 def test_it_maps_djangos_own_exceptions_into_the_envelope(api_a, kind, status, code):
     assert_envelope(api_a.get(f"/api/v1/_test/fail/{kind}"), status, code)
+
+
+def test_it_answers_a_disallowed_host_with_the_envelope_under_the_api(api_a, client, settings):
+    settings.DEBUG = False
+    assert_envelope(api_a.get("/api/v1/me", HTTP_HOST="evil.example"), 400, "validation_error")
+    page = client.get("/admin/login/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_it_answers_403_from_plain_django_views_with_the_envelope_under_the_api(client):
+    assert_envelope(client.get("/api/v1/_test/forbidden"), 403, "permission_denied")
+    assert client.get("/_test/forbidden")["Content-Type"].startswith("text/html")
