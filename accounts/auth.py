@@ -7,6 +7,7 @@ All three produce a `Principal` as `request.user` / `request.auth`, so everythin
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from datetime import timedelta
 from typing import Any
@@ -42,10 +43,22 @@ def jwks_client(url: str) -> jwt.PyJWKClient:
         client = _jwks_clients.get((url, lifespan, cooldown))
         if client is None:
             client = jwt.PyJWKClient(
-                url, cache_keys=False, lifespan=lifespan, timeout=settings.OIDC_TIMEOUT, cooldown_duration=cooldown
+                url,
+                cache_keys=False,
+                lifespan=lifespan,
+                timeout=settings.OIDC_TIMEOUT,
+                cooldown_duration=cooldown,
+                ssl_context=_ssl_context(),
             )
             _jwks_clients[(url, lifespan, cooldown)] = client
         return client
+
+
+def _ssl_context() -> ssl.SSLContext | None:
+    """Default verification; OIDC_VERIFY_SSL=0 (as for mozilla-django-oidc) accepts a self-signed IdP."""
+    if settings.OIDC_VERIFY_SSL:
+        return None
+    return ssl._create_unverified_context()  # noqa: S323  (the operator opted out explicitly)
 
 
 def reset_jwks_cache() -> None:

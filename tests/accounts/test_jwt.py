@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import ssl
 import time
 
 import jwt
@@ -269,4 +271,53 @@ def test_it_costs_one_query_per_jwt_request(idp, tenant_a, django_assert_max_num
     token = idp.token(tenant_id="tenant-a", roles=["viewer"])
     assert me(token).status_code == 200  # warms the JWKS cache
     with django_assert_max_num_queries(1):  # the tenant lookup
+        assert me(token).status_code == 200
+
+
+def _self_signed_context(tmp_path) -> ssl.SSLContext:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+def test_it_trusts_a_self_signed_idp_only_when_told_to(settings, tenant_a, tmp_path):
+    idp = jwks.TestIdP()
+    idp.server.httpd.socket = _self_signed_context(tmp_path).wrap_socket(idp.server.httpd.socket, server_side=True)
+    with idp.server:
+        settings.OIDC_OP_JWKS_ENDPOINT = idp.jwks_url.replace("http://", "https://")
+        settings.OIDC_ISSUER = ISSUER
+        settings.OIDC_AUDIENCE = AUDIENCE
+        token = idp.token(tenant_id="tenant-a", roles=["viewer"])
+
+        settings.OIDC_VERIFY_SSL = True
+        assert me(token).status_code == 503  # certificate refused: the IdP's keys are unavailable
+
+        settings.OIDC_VERIFY_SSL = False
+        from accounts.auth import reset_jwks_cache
+
+        reset_jwks_cache()
         assert me(token).status_code == 200
