@@ -8,7 +8,8 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from aosproject.api import StrictSerializer
-from traces.models import Trace, TraceStep
+from traces.models import Trace
+from traces.serializers import TraceStepSerializer  # one step shape for runs and traces
 
 MAX_SAFE_INT = 2**53 - 1  # canonical JSON (RFC 8785) numbers are IEEE doubles
 
@@ -65,31 +66,6 @@ class ReplayInputSerializer(StrictSerializer):
 # --- output (explicit fields; also what /api/docs/ shows) -------------------------------------
 
 
-class RunStepSerializer(serializers.ModelSerializer):
-    skill = serializers.CharField(source="skill_id")
-    replay = serializers.CharField(source="replay_behaviour")
-
-    class Meta:
-        model = TraceStep
-        fields = [
-            "index",
-            "skill",
-            "skill_version",
-            "params",
-            "output",
-            "status",
-            "error_code",
-            "error_message",
-            "input_hash",
-            "output_hash",
-            "step_hash",
-            "cost_cents",
-            "duration_ms",
-            "retry_count",
-            "replay",
-        ]
-
-
 class RunSerializer(serializers.ModelSerializer):
     timestamp = serializers.CharField(source="frozen_timestamp")
     replay_of = serializers.SerializerMethodField()
@@ -123,7 +99,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunDetailSerializer(RunSerializer):
-    steps = RunStepSerializer(many=True, read_only=True)
+    steps = TraceStepSerializer(many=True, read_only=True)
 
     class Meta(RunSerializer.Meta):
         fields = [*RunSerializer.Meta.fields, "plan", "input", "steps"]
