@@ -225,6 +225,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
+    "ENUM_NAME_OVERRIDES": {
+        "TraceStatusEnum": "traces.models.TraceStatus",
+        "StepStatusEnum": "traces.models.StepStatus",
+        "MismatchReasonEnum": "traces.models.MismatchReason",
+    },
     "TITLE": "AOS Control Plane API",
     "DESCRIPTION": "Simulate, run and deterministically replay AI-agent plans; hash-chained traces.",
     "VERSION": "1.0.0",

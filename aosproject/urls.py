@@ -15,7 +15,8 @@ handler500 = "aosproject.errors.handler500"
 
 api_v1 = [
     path("runtime/", include("runtime.urls")),
-    path("traces", TraceListCreateView.as_view(), name="trace-list-root"),  # same as traces/
+    # Same endpoint as traces/ (documented once there).
+    path("traces", TraceListCreateView.as_view(schema=None), name="trace-list-root"),
     path("traces/", include("traces.urls")),
     path("", include("traces.urls_tenant")),
     path("", include("alerts.urls")),
