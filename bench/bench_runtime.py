@@ -26,10 +26,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aosproject.settings")
 os.environ["RATELIMIT_ENABLE"] = "0"
 os.environ["LOG_LEVEL"] = "WARNING"
@@ -39,19 +41,6 @@ os.environ["SESSION_COOKIE_SECURE"] = "0"
 os.environ["CSRF_COOKIE_SECURE"] = "0"
 if not os.environ.get("DATABASE_URL"):
     os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp(prefix="aos-bench-")) / "bench.sqlite3")
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = psycopg.connect(
-        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres", autocommit=True
-    )
-    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        admin.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 if os.environ.get("DATABASE_URL"):

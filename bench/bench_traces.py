@@ -16,10 +16,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aos_bench_tr")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aosproject.settings")
 os.environ["RATELIMIT_ENABLE"] = "0"
@@ -29,19 +31,6 @@ os.environ["LOG_LEVEL"] = "WARNING"
 LIST_TRACES = 100_000
 PRUNE_TRACES = 2_000
 PRUNE_STEPS_PER_TRACE = 100  # 200,000 steps
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = psycopg.connect(
-        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username, dbname="postgres", autocommit=True
-    )
-    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        admin.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 ensure_database(os.environ["DATABASE_URL"])
