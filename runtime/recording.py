@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,17 +14,8 @@ from traces.models import Trace, TraceStep
 STEP_BATCH = 500
 
 
-def new_trace_id() -> str:
-    return "tr_" + uuid.uuid4().hex
-
-
 def new_run_id() -> str:
     return "run_" + uuid.uuid4().hex
-
-
-def utc_timestamp() -> str:
-    """The server-picked frozen timestamp (§3): current UTC time, microseconds, `Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def execution_store(*, trace: Trace, execution: Execution, status: str | None = None) -> Trace:

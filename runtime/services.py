@@ -10,11 +10,12 @@ from django.db import transaction
 
 from accounts.models import Tenant
 from aos_sdk import hashing
+from aos_sdk.trace import new_trace_id, utc_timestamp
 from aosproject.errors import ApiError, Conflict
 from aosproject.metrics import REPLAYS, RUNS, SIMULATE_DURATION, TRACES_STORED
 from runtime import engine
 from runtime.plans import PlanInvalid, plan_validate
-from runtime.recording import execution_store, new_run_id, new_trace_id, recorded_steps, utc_timestamp
+from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_steps
 from runtime.simulate import simulate
 from runtime.skills import REGISTRY
 from traces.mismatches import mismatch_record
@@ -118,7 +119,7 @@ def _simulation_trace(*, tenant: Tenant, plan, result, seed: int, timestamp: str
         if created:
             for row in rows:
                 row.trace = trace
-            TraceStep.objects.bulk_create(rows, batch_size=500)
+            TraceStep.objects.bulk_create(rows, batch_size=STEP_BATCH)
     if created:
         TRACES_STORED.labels(source=TraceSource.SIMULATE).inc()
     return trace
