@@ -201,7 +201,6 @@ def execute(
     budget_cents: float | None,
     replay: ReplayPlan | None = None,
     sleep: Callable[[float], None] = time.sleep,
-    on_step: Callable[[StepRun], None] | None = None,
     prevalidated: bool = True,
 ) -> Execution:
     """Runs a plan and returns every step with its hashes and the root hash.
@@ -241,8 +240,6 @@ def execute(
         execution.steps.append(run)
         root = hashing.root_next(root, run.step_hash)
         context["steps"].append({"output": run.output, "status": run.status})
-        if on_step:
-            on_step(run)
         if run.status == "failed" and step.get("on_error", "abort") == "abort":
             execution.status = "failed"
             execution.error_code = run.error_code
