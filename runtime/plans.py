@@ -122,16 +122,6 @@ def reference_problems(expr: str, step_index: int) -> str | None:
     return None
 
 
-def has_reference(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value
-    if isinstance(value, dict):
-        return any(has_reference(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_reference(v) for v in value)
-    return False
-
-
 def _reference_paths(value: Any, path: tuple = ()) -> list[tuple]:
     """Paths (as jsonschema `absolute_path` tuples) of strings that hold references."""
     if isinstance(value, str):
@@ -141,6 +131,10 @@ def _reference_paths(value: Any, path: tuple = ()) -> list[tuple]:
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in _reference_paths(v, (*path, i))]
     return []
+
+
+def has_reference(value: Any) -> bool:
+    return bool(_reference_paths(value))
 
 
 # --- params ------------------------------------------------------------------------------
