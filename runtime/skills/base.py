@@ -3,7 +3,7 @@ one `execute`; the engine owns retries across attempts, fallbacks, budgets and h
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 
@@ -26,14 +26,6 @@ class FailureMode:
     mitigation: str
     transient: bool = False  # transient failures become rarer with every retry attempt
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "probability": self.probability,
-            "mitigation": self.mitigation,
-            "transient": self.transient,
-        }
-
 
 @dataclass(frozen=True)
 class ExecContext:
@@ -49,7 +41,6 @@ class SkillResult:
     output: Any
     cost_cents: float = 0.0
     retries: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Skill:
@@ -94,7 +85,7 @@ class Skill:
             "params_schema": self.params_schema,
             "cost_model": {"base_cents": self.base_cost_cents, "notes": self.cost_notes()},
             "latency_model": {"base_ms": self.base_latency_ms, "notes": self.latency_notes()},
-            "failure_modes": [m.as_dict() for m in self.failure_modes_],
+            "failure_modes": [asdict(m) for m in self.failure_modes_],
             "constraints": list(self.constraints),
             "side_effects": self.side_effects(None),
             "external": self.external,
