@@ -157,9 +157,7 @@ def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult
             errors.append(str(exc))
             if exc.retryable and attempts_left:
                 NOTIFICATIONS.labels(channel="github", result="retry").inc()
-                wait = (
-                    exc.retry_after if exc.retry_after is not None else backoff_seconds(mismatch.notification_attempts)
-                )
+                wait = _wait(exc.retry_after, mismatch.notification_attempts)
                 return _finish_retry(mismatch, channel=NotificationChannel.NONE, error=str(exc), wait=wait)
             NOTIFICATIONS.labels(channel="github", result="failed").inc()
             logger.warning("mismatch %s: GitHub gave up: %s", mismatch.pk, exc)
@@ -175,9 +173,7 @@ def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult
             errors.append(str(exc))
             if exc.retryable and attempts_left:
                 NOTIFICATIONS.labels(channel="slack", result="retry").inc()
-                wait = (
-                    exc.retry_after if exc.retry_after is not None else backoff_seconds(mismatch.notification_attempts)
-                )
+                wait = _wait(exc.retry_after, mismatch.notification_attempts)
                 return _finish_retry(mismatch, channel=NotificationChannel.SLACK, error="; ".join(errors), wait=wait)
             NOTIFICATIONS.labels(channel="slack", result="failed").inc()
         else:
