@@ -51,15 +51,9 @@ class HttpCall(Skill):
             return True  # depends on the method; the conservative answer for the registry listing
         return str(params.get("method", "GET")).upper() not in SAFE_METHODS
 
-    def failure_modes(self, params: dict[str, Any]) -> tuple[FailureMode, ...]:
-        return self.failure_modes_
-
     def internal_attempts(self, params: dict[str, Any]) -> int:
         retries = params.get("retries", 2)
         return 1 + (retries if isinstance(retries, int) else 2)
-
-    def estimate_latency_ms(self, params: dict[str, Any]) -> float:
-        return self.base_latency_ms
 
     def execute(self, params: dict[str, Any], ctx: ExecContext) -> SkillResult:
         result = _http.send(
