@@ -18,25 +18,6 @@ from typing import Any
 
 from aos_sdk import hashing
 
-STEP_FIELDS = (
-    "index",
-    "skill",
-    "skill_version",
-    "params",
-    "output",
-    "status",
-    "error_code",
-    "error_message",
-    "input_hash",
-    "output_hash",
-    "step_hash",
-    "cost_cents",
-    "duration_ms",
-    "retry_count",
-    "idempotency_key",
-    "replay",
-)
-
 
 def utc_timestamp() -> str:
     """The current UTC time in the frozen-timestamp form `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
