@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -32,9 +32,9 @@ class JWTScheme(OpenApiAuthenticationExtension):
         }
 
 
-class SessionScheme(OpenApiAuthenticationExtension):
+class SessionScheme(SpectacularSessionScheme):
+    """drf-spectacular's session-cookie scheme (it matches only DRF's exact class, not our subclass)."""
+
     target_class = "accounts.auth.TenantSessionAuthentication"
     name = "AdminSession"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
+    priority = 0
