@@ -19,7 +19,7 @@ from traces.serializers import TraceDetailSerializer, TraceIngestSerializer, Tra
 
 
 class TraceCursorPagination(CursorPagination):
-    """Newest first; a cursor is a position, so traces arriving meanwhile never shift a page."""
+    """Newest first (traces and mismatches); a cursor is a position, so new rows never shift a page."""
 
     ordering = ("-created_at", "-id")
     page_size = 50

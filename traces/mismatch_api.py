@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
 from runtime.idempotency import idempotent
+from traces.api import TraceCursorPagination
 from traces.github import GitHubError
 from traces.mismatch_serializers import (
     BulkReportInput,
@@ -35,6 +35,7 @@ from traces.mismatches import (
     mismatch_resolve,
 )
 from traces.models import Mismatch, MismatchReason, NotificationState, Trace
+from traces.services import trace_get
 from traces.webhooks import github_event_apply, signature_valid
 
 
@@ -45,17 +46,8 @@ def principal_name(principal) -> str:
 
 
 def _trace_or_404(request, trace_id: str) -> Trace:
-    trace = Trace.objects.for_tenant(request.auth.tenant).lookup(trace_id).first()
-    if trace is None:
-        raise ApiError("not_found", f"No trace {trace_id!r} in this tenant.", 404)
-    return trace
-
-
-class MismatchPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+    # The trace lookup of the trace endpoints: same tenant scoping, and a trace_id beats a run_id.
+    return trace_get(tenant=request.auth.tenant, identifier=trace_id, queryset=Trace.objects.all())
 
 
 class MismatchFilter(django_filters.FilterSet):
@@ -103,33 +95,28 @@ class MismatchReportView(APIView):
         return Response(MismatchReportedSerializer(mismatch).data, status=status.HTTP_201_CREATED)
 
 
-class TraceMismatchListView(generics.ListAPIView):
-    """GET traces/{id}/mismatches."""
-
-    permission_classes = [IsViewer]
-    serializer_class = MismatchSerializer
-    pagination_class = MismatchPagination
-    filterset_class = MismatchFilter
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no tenant
-            return Mismatch.objects.none()
-        trace = _trace_or_404(self.request, self.kwargs["trace_id"])
-        return Mismatch.objects.filter(trace=trace).select_related("trace", "tenant")
-
-
 class MismatchListView(generics.ListAPIView):
     """GET /api/v1/mismatches (tenant-wide)."""
 
     permission_classes = [IsViewer]
     serializer_class = MismatchSerializer
-    pagination_class = MismatchPagination
+    pagination_class = TraceCursorPagination
     filterset_class = MismatchFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no tenant
+            return Mismatch.objects.none()
+        return Mismatch.objects.for_tenant(self.request.auth.tenant).select_related("trace", "tenant")
+
+
+class TraceMismatchListView(MismatchListView):
+    """GET traces/{id}/mismatches."""
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Mismatch.objects.none()
-        return Mismatch.objects.for_tenant(self.request.auth.tenant).select_related("trace", "tenant")
+        trace = _trace_or_404(self.request, self.kwargs["trace_id"])
+        return Mismatch.objects.filter(trace=trace).select_related("trace", "tenant")
 
 
 class MismatchResolveView(APIView):
