@@ -14,10 +14,6 @@ from traces.serializers import TraceStepSerializer  # one step shape for runs an
 MAX_SAFE_INT = 2**53 - 1  # canonical JSON (RFC 8785) numbers are IEEE doubles
 
 
-class _JsonList(serializers.JSONField):
-    """The plan: any JSON here; the engine's validator names the bad step and field."""
-
-
 class _SeedField(serializers.IntegerField):
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -25,26 +21,19 @@ class _SeedField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-def _timestamp_field() -> serializers.CharField:
-    return serializers.CharField(
+class PlanInputSerializer(StrictSerializer):
+    # Any JSON here: the engine's validator names the bad step and field.
+    plan = serializers.JSONField(help_text="Ordered steps: {skill, params, replay?, retry?, on_error?, fallback?}.")
+    seed = _SeedField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
+    timestamp = serializers.CharField(
         required=False, max_length=40, help_text="Frozen timestamp (ISO 8601); default: now (UTC)."
     )
-
-
-def _check_timestamp(value: str | None) -> str | None:
-    if value is not None and parse_datetime(value) is None:
-        raise serializers.ValidationError("Use an ISO 8601 date-time, e.g. 2025-01-01T00:00:00Z.")
-    return value
-
-
-class PlanInputSerializer(StrictSerializer):
-    plan = _JsonList(help_text="Ordered steps: {skill, params, replay?, retry?, on_error?, fallback?}.")
-    seed = _SeedField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
-    timestamp = _timestamp_field()
     budget_cents = serializers.IntegerField(required=False, min_value=0, help_text="Default: the tenant's budget.")
 
-    def validate_timestamp(self, value: str | None) -> str | None:
-        return _check_timestamp(value)
+    def validate_timestamp(self, value: str) -> str:
+        if parse_datetime(value) is None:
+            raise serializers.ValidationError("Use an ISO 8601 date-time, e.g. 2025-01-01T00:00:00Z.")
+        return value
 
 
 class SimulateInputSerializer(PlanInputSerializer):
