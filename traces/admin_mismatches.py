@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantScopedAdminMixin, user_has_role, user_tenant_ids
 from traces.github import GitHubError
-from traces.mismatch_presentation import dashboard_numbers, mismatch_sides
+from traces.mismatch_presentation import dashboard_numbers, mismatch_sides, mismatch_totals
 from traces.mismatches import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
 from traces.models import Mismatch, NotificationState
 from traces.notify import mismatch_issue_file, notification_requeue
@@ -141,8 +141,8 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return [dashboard, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        now = timezone.now()
-        numbers = dashboard_numbers(self.get_queryset(request), now=now)["totals"]
+        # Only the totals: the per-tenant and per-day queries are the dashboard's.
+        numbers = mismatch_totals(self.get_queryset(request), now=timezone.now())
         extra = {"mismatch_counts": numbers, **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra)
 
