@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
@@ -196,7 +197,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return qs
 
     def get_readonly_fields(self, request, obj=None):
-        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+        return flatten_fieldsets(self.fieldsets)
 
     # Trace content is evidence: nobody edits it here. Pinning is an action (operators).
     def has_change_permission(self, request, obj=None):

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -79,30 +80,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         ("Resolution", {"fields": ["resolved", "resolved_at", "resolved_by", "resolution_note"]}),
         ("Details", {"fields": ["details", "created_at"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [
-        "id",
-        "tenant",
-        "trace_link",
-        "step_index",
-        "skill_id",
-        "reason",
-        "reported_by",
-        "expected_hash",
-        "actual_hash",
-        "fingerprint",
-        "notification_state",
-        "notification_channel",
-        "notification_attempts",
-        "notification_last_error",
-        "notification_next_attempt_at",
-        "issue_link",
-        "resolved",
-        "resolved_at",
-        "resolved_by",
-        "resolution_note",
-        "details",
-        "created_at",
-    ]
+    readonly_fields = flatten_fieldsets(fieldsets)  # changes happen through the actions only
 
     # --- columns --------------------------------------------------------------------------------
     @admin.display(description="Trace", ordering="trace__trace_id")
@@ -147,12 +125,14 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, object_id)
         # Every field is read-only: changes happen through the actions, so no Save buttons.
         extra = {"show_save": False, "show_save_and_continue": False, **(extra_context or {})}
-        if obj is not None:
-            extra["sides"] = mismatch_sides(obj)
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:  # the object change_view already loaded: no second fetch
+            context["sides"] = mismatch_sides(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def dashboard_view(self, request):
         if not self.has_view_permission(request):
