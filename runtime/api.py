@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +14,7 @@ from runtime import serializers as s
 from runtime import services
 from runtime.idempotency import idempotent
 from runtime.skills import REGISTRY, skill_ids
+from traces.api import TraceCursorPagination
 from traces.models import Trace, TraceSource
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -38,16 +38,9 @@ class SimulateView(APIView):
         return Response(result, status=status.HTTP_200_OK)
 
 
-class RunPagination(CursorPagination):
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
-    ordering = ("-created_at", "-id")
-
-
 class RunListCreateView(generics.ListAPIView):
     serializer_class = s.RunSerializer
-    pagination_class = RunPagination
+    pagination_class = TraceCursorPagination  # runs are traces: same order, same cursor
     filterset_fields = ["status", "agent_id", "source"]
 
     def get_permissions(self):
@@ -127,7 +120,9 @@ class SkillDetailView(APIView):
 class CapabilitiesView(APIView):
     @extend_schema(responses={200: s.CapabilitiesSerializer}, summary="Budget, allowed skills and rate-limit quota.")
     def get(self, request):
-        return Response(services.capabilities_get(principal=request.auth))
+        # The throttle has just read the bucket for this request; reuse it (no second Redis read).
+        counted = getattr(request, "aos_rate_limit", None)
+        return Response(services.capabilities_get(principal=request.auth, rate_limit_state=counted))
 
 
 def _valid(serializer_class, request) -> dict:

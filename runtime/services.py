@@ -301,7 +301,7 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
 # --- capabilities --------------------------------------------------------------------------
 
 
-def capabilities_get(*, principal) -> dict[str, Any]:
+def capabilities_get(*, principal, rate_limit_state=None) -> dict[str, Any]:
     from accounts.ratelimit import peek_usage
 
     tenant = principal.tenant
@@ -311,7 +311,7 @@ def capabilities_get(*, principal) -> dict[str, Any]:
         "budget_cents": tenant.budget_cents,
         "allowed_skills": allowed,
         "skills": sorted(REGISTRY),
-        "rate_limit": peek_usage(principal),
+        "rate_limit": peek_usage(principal, state=rate_limit_state),
         "limits": {"max_plan_steps": settings.AOS_MAX_PLAN_STEPS},
         "roles": sorted(principal.roles),
     }
