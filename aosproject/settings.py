@@ -38,6 +38,15 @@ def env_int(name: str, default: int) -> int:
         return default
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        INVALID_ENV.append(name)
+        return default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -260,7 +269,7 @@ GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
 GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET")
 GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)
 # PyGithub pauses this long between write calls (GitHub asks integrations to pace writes).
-GITHUB_WRITE_INTERVAL_SECONDS = float(env("GITHUB_WRITE_INTERVAL_SECONDS", "1.0") or 1.0)
+GITHUB_WRITE_INTERVAL_SECONDS = env_float("GITHUB_WRITE_INTERVAL_SECONDS", 1.0)
 SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
@@ -285,7 +294,16 @@ RATELIMIT_TIER_OVERRIDES = env_tier_limits("RATELIMIT_TIER_OVERRIDES")
 METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
 
-ALERTMANAGER_URL = env("ALERTMANAGER_URL", "http://127.0.0.1:9093")
+# --- Alerts (inject_synthetic_alert, Alertmanager webhook receiver) -------------------------
+ALERTMANAGER_URL = env("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")
+ALERTMANAGER_TIMEOUT = env_float("ALERTMANAGER_TIMEOUT", 5.0)
+# Bearer token Alertmanager sends to POST /api/v1/alerts/webhook (http_config.authorization). Empty = receiver off.
+ALERTS_WEBHOOK_TOKEN = env("ALERTS_WEBHOOK_TOKEN")
+# `environment` label of injected alerts, and where alert runbook links point.
+AOS_ENVIRONMENT = env("AOS_ENVIRONMENT", "development")
+ALERT_RUNBOOK_BASE_URL = env(
+    "ALERT_RUNBOOK_BASE_URL", "https://github.com/aos-control-plane/aos/blob/main/docs/runbooks"
+).rstrip("/")
 
 # --- i18n, static -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
