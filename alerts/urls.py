@@ -1,3 +1,7 @@
-"""/api/v1/alerts/ routes (Alertmanager webhook; a later issue)."""
+"""/api/v1/alerts/ routes (Alertmanager webhook)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from alerts.api import AlertWebhookView
+
+urlpatterns = [path("alerts/webhook", AlertWebhookView.as_view(), name="alerts-webhook")]
