@@ -1,0 +1,83 @@
+"""Locust version of simulate_k6.js: the same simulate traffic, runnable here headless.
+
+    AOS_API_KEY=aos_... .venv/bin/locust -f load-tests/locustfile.py --headless -u 5 -r 5 -t 10s \
+        --host http://127.0.0.1:8000 --csv /tmp/loc --only-summary
+    .venv/bin/python manage.py slo_report /tmp/loc_stats.csv
+
+Each simulate answer is checked for parity (same plan and seed → byte-identical body, PRODUCT.md §4)
+and reported as a request named "parity" (type CHECK), so the check lands in the CSV stats next to
+the HTTP requests. Env: AOS_API_KEY (required), AOS_EXPECTED_SHA256 (optional known body hash),
+AOS_WAIT_MIN / AOS_WAIT_MAX (seconds between requests per user, default 0.05 / 0.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from locust import HttpUser, between, events, task
+
+API_KEY = os.environ.get("AOS_API_KEY", "")
+EXPECTED_SHA256 = os.environ.get("AOS_EXPECTED_SHA256", "")
+
+# The same pure, deterministic plan as simulate_k6.js.
+BODY = json.dumps(
+    {
+        "seed": 42,
+        "budget_cents": 100,
+        "plan": [
+            {
+                "skill": "json_transform",
+                "params": {"payload": {"price": {"usd": 97000}}, "mapping": {"usd": "price.usd"}},
+            },
+            {
+                "skill": "llm_invoke",
+                "params": {"messages": [{"role": "user", "content": "BTC at {{ steps[0].output.usd }}"}]},
+            },
+        ],
+    }
+)
+
+
+class ParityError(Exception):
+    """A simulate answer differed from the first one this user saw (or from AOS_EXPECTED_SHA256)."""
+
+
+@events.test_start.add_listener
+def _require_api_key(environment, **kwargs):
+    if not API_KEY:
+        raise SystemExit("AOS_API_KEY is not set (manage.py create_api_key --tenant T --role developer)")
+
+
+class SimulateUser(HttpUser):
+    wait_time = between(float(os.environ.get("AOS_WAIT_MIN", "0.05")), float(os.environ.get("AOS_WAIT_MAX", "0.2")))
+
+    def on_start(self) -> None:
+        self.reference_sha256 = EXPECTED_SHA256
+
+    @task
+    def simulate(self) -> None:
+        headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+        with self.client.post(
+            "/api/v1/runtime/simulate", data=BODY, headers=headers, name="simulate", catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"status {response.status_code}")
+                return
+            response.success()
+            body_sha256 = hashlib.sha256(response.content).hexdigest()
+        if not self.reference_sha256:
+            self.reference_sha256 = body_sha256
+        error = None
+        if body_sha256 != self.reference_sha256:
+            error = ParityError(f"body sha256 {body_sha256[:12]}… != reference {self.reference_sha256[:12]}…")
+        # A check, not an HTTP request: zero time, reported so it shows in the CSV as "parity".
+        self.environment.events.request.fire(
+            request_type="CHECK",
+            name="parity",
+            response_time=0,
+            response_length=0,
+            exception=error,
+            context={},
+        )
