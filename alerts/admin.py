@@ -1,0 +1,92 @@
+"""Admin for alerts received from Alertmanager: read-only, superusers only.
+
+Alerts are about the platform, not one tenant's data (docs/decisions/0011), so tenant staff
+never see them, whatever Django permissions they were given.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
+from django.utils.html import format_html
+
+from alerts.models import Alert
+from traces.admin import pretty_json
+
+
+def _superuser(request) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = [
+        "alertname",
+        "severity",
+        "status",
+        "tenant_label",
+        "injected",
+        "starts_at",
+        "ends_at",
+        "received_at",
+        "notifications",
+    ]
+    list_filter = ["alertname", "severity", "status", "injected"]
+    search_fields = ["^fingerprint", "alertname"]
+    search_help_text = "Fingerprint (or its beginning) or alert name."
+    list_per_page = 50
+    show_full_result_count = False  # one COUNT per page, not two
+    fieldsets = [
+        (None, {"fields": ["alertname", "severity", "status", "tenant_label", "injected", "fingerprint"]}),
+        ("Alertmanager", {"fields": ["labels_pretty", "annotations_pretty", "runbook", "source", "receiver"]}),
+        ("Times", {"fields": ["starts_at", "ends_at", "received_at", "updated_at", "notifications"]}),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "alerts_alert_changelist":
+            qs = qs.defer("labels", "annotations", "generator_url")  # not shown in the list
+        return qs
+
+    def get_readonly_fields(self, request, obj=None):
+        return flatten_fieldsets(self.fieldsets)
+
+    # Superusers only; alerts arrive only from Alertmanager, so nobody adds, edits or deletes them here.
+    def has_module_permission(self, request):
+        return _superuser(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _superuser(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="labels")
+    def labels_pretty(self, alert: Alert) -> str:
+        return pretty_json(alert.labels)
+
+    @admin.display(description="annotations")
+    def annotations_pretty(self, alert: Alert) -> str:
+        return pretty_json(alert.annotations)
+
+    @admin.display(description="runbook")
+    def runbook(self, alert: Alert) -> str:
+        return _link(str(alert.annotations.get("runbook_url", "")))
+
+    @admin.display(description="generator URL")
+    def source(self, alert: Alert) -> str:
+        return _link(alert.generator_url)
+
+
+def _link(url: str) -> str:
+    # Only web links become anchors: the values come from labels anyone with Alertmanager access can set.
+    if url.startswith(("https://", "http://")):
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url)
+    return url or "—"
