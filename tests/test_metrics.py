@@ -187,7 +187,7 @@ def referenced_metrics(text: str) -> set[str]:
     return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
 
 
-@pytest.mark.parametrize("path", ["grafana/aos-control-plane.json", "prometheus/aos-rules.yml"])
+@pytest.mark.parametrize("path", ["grafana/aos-control-plane.json", "prometheus/aos_rules.yml"])
 def test_it_only_charts_and_alerts_on_metrics_we_export(path):
     exported = set(families(scrape()))
     known = exported | {f"{name}_total" for name in exported}
@@ -205,7 +205,7 @@ def test_it_loads_the_dashboard_with_a_datasource_variable():
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Debian package prometheus)")
 def test_it_passes_the_promtool_rule_tests():
-    for args in (["check", "rules", "aos-rules.yml"], ["test", "rules", "aos-rules.test.yml"]):
+    for args in (["check", "rules", "aos_rules.yml"], ["test", "rules", "aos_rules_test.yml"]):
         result = subprocess.run(["promtool", *args], cwd=DEPLOY / "prometheus", capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
