@@ -72,7 +72,8 @@ class ActiveAlert:
 def _rfc3339(moment: datetime | str) -> str:
     if isinstance(moment, str):
         return moment
-    return moment.isoformat().replace("+00:00", "Z")
+    # Milliseconds, as Alertmanager itself renders times.
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def matcher(name: str, value: str) -> str:

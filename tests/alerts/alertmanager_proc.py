@@ -58,7 +58,9 @@ class AlertmanagerProcess:
 
 
 @contextlib.contextmanager
-def running_alertmanager(*, config_text: str, workdir: Path, ready_timeout: float = 15.0) -> Iterator[AlertmanagerProcess]:
+def running_alertmanager(
+    *, config_text: str, workdir: Path, ready_timeout: float = 15.0
+) -> Iterator[AlertmanagerProcess]:
     """Starts Alertmanager with `config_text`, waits for /-/ready, yields it, then kills it."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "alertmanager.yml"

@@ -71,10 +71,10 @@ class Command(BaseCommand):
             )
             if on
         ]
-        if len(modes) != 1:
-            raise usage_error("choose exactly one of --type, --list or --resolve (see --help)")
         if options["fingerprint"] and not options["resolve"]:
             raise usage_error("--fingerprint is only used with --resolve")
+        if len(modes) != 1:
+            raise usage_error("choose exactly one of --type, --list or --resolve (see --help)")
         if not options["type"]:
             given = [f"--{name.replace('_', '-')}" for name in INJECT_ONLY if options[name]]
             if given:
