@@ -246,6 +246,8 @@ def parse_junit(raw: bytes) -> list[CaseResult]:
         module, name = _junit_module(case.classname or "", case.name)
         if name == COLLECTION and message == "collection failure":
             message = _collection_message(_junit_text(case.result))
+        elif name == COLLECTION and message == "collection skipped":
+            message = _skip_reason(_junit_text(case.result).strip())
         results.append(CaseResult(f"{module}::{name}", module, name, outcome, duration, message))
     return results
 
@@ -305,9 +307,10 @@ def parse_harness(data: Any) -> list[CaseResult]:
 
 
 def summarize(results: Iterable[CaseResult], *, source: str, input_format: str, slowest: int = 5) -> E2ESummary:
-    """Totals, failures, the `slowest` longest tests (ties by id) and one row per module."""
+    """Totals, failures, the `slowest` longest tests and one row per module."""
     results = tuple(results)
     counts = _count(results)
+    timed = [result for result in results if result.duration > 0]
     by_module: dict[str, list[CaseResult]] = {}
     for result in results:
         by_module.setdefault(result.module, []).append(result)
@@ -322,7 +325,8 @@ def summarize(results: Iterable[CaseResult], *, source: str, input_format: str, 
         **counts,
         duration=sum(result.duration for result in results),
         failures=tuple(result for result in results if result.counted_as in ("failed", "error")),
-        slowest=tuple(sorted(results, key=lambda result: (-result.duration, result.id))[:slowest]),
+        # Zero-time entries (collection errors, skips) are not "slow"; ties go by id so both formats agree.
+        slowest=tuple(sorted(timed, key=lambda result: (-result.duration, result.id))[:slowest]),
         modules=modules,
         results=results,
     )
