@@ -246,7 +246,7 @@ def _summary_measurements(
     *,
     source_format: str,
     metrics: dict[str, Any],
-    values_of: Callable[[Any], dict[str, Any]],
+    values_of: Callable[[Any], Any],
     parity: tuple[int, int] | None,
     failed_count: Callable[[dict[str, Any]], int | None],
 ) -> Measurements:
@@ -338,22 +338,27 @@ def _rate_failures(values: dict[str, Any], total_of_rate: int | None = None) -> 
     return None
 
 
-def _walk_checks(group: dict[str, Any], listed: bool) -> Iterator[dict[str, Any]]:
-    checks = group.get("checks") or ([] if listed else {})
-    yield from checks if listed else checks.values()
-    groups = group.get("groups") or ([] if listed else {})
-    for child in groups if listed else groups.values():
+def _members(container: Any) -> list[Any]:
+    # --summary-export keys checks and groups by name; handleSummary data lists them.
+    if isinstance(container, dict):
+        return list(container.values())
+    return list(container) if isinstance(container, list) else []
+
+
+def _walk_checks(group: dict[str, Any]) -> Iterator[Any]:
+    yield from _members(group.get("checks"))
+    for child in _members(group.get("groups")):
         if isinstance(child, dict):
-            yield from _walk_checks(child, listed)
+            yield from _walk_checks(child)
 
 
-def _parity_from_groups(data: dict[str, Any], listed: bool) -> tuple[int, int] | None:
+def _parity_from_groups(data: dict[str, Any]) -> tuple[int, int] | None:
     root = data.get("root_group")
     if not isinstance(root, dict):
         return None
     found = None
     try:
-        for check in _walk_checks(root, listed):
+        for check in _walk_checks(root):
             if isinstance(check, dict) and check.get("name") == PARITY_CHECK:
                 passes, fails = int(check.get("passes", 0)), int(check.get("fails", 0))
                 found = (passes + found[0], fails + found[1]) if found else (passes, fails)
@@ -376,7 +381,7 @@ def parse_k6_summary_export(data: dict[str, Any]) -> Measurements:
     """k6 `--summary-export`: flat metric objects (`{"avg": .., "p(95)": ..}`), checks keyed by name."""
     metrics = _metrics_of(data)
     total = _number(metrics.get("http_reqs") or {}, "count")
-    parity = _parity_from_groups(data, listed=False) or _parity_from_metric(metrics.get("checks{check:parity}"))
+    parity = _parity_from_groups(data) or _parity_from_metric(metrics.get("checks{check:parity}"))
     return _summary_measurements(
         source_format="k6-summary",
         metrics=metrics,
@@ -391,7 +396,7 @@ def parse_k6_handle_summary(data: dict[str, Any]) -> Measurements:
     metrics = _metrics_of(data)
     total = _number((metrics.get("http_reqs") or {}).get("values") or {}, "count")
     parity_metric = (metrics.get("checks{check:parity}") or {}).get("values")
-    parity = _parity_from_groups(data, listed=True) or _parity_from_metric(parity_metric)
+    parity = _parity_from_groups(data) or _parity_from_metric(parity_metric)
     return _summary_measurements(
         source_format="k6-handle-summary",
         metrics=metrics,
