@@ -84,6 +84,41 @@ class MismatchGauges(Collector):
 MISMATCH_GAUGES = MismatchGauges()
 prometheus_client.REGISTRY.register(MISMATCH_GAUGES)
 
+WORKER_HEARTBEAT_KEY = "aos:worker-heartbeat"
+_HEARTBEAT_HELP = "Unix time of the last Celery worker heartbeat (task alerts.worker_heartbeat); 0 = never."
+
+
+def worker_heartbeat_record(now: float) -> None:
+    """Called by the beat-scheduled task on a worker; the web processes export it (shared cache)."""
+    from django.core.cache import cache
+
+    cache.set(WORKER_HEARTBEAT_KEY, now, timeout=None)
+
+
+class WorkerHeartbeat(Collector):
+    """`aos_worker_heartbeat_timestamp_seconds`, read from the cache at scrape time.
+
+    A worker that stopped consuming stops refreshing it, so `time() - value` is its silence.
+    An unreachable cache drops the gauge from that scrape (the rule treats absence as unhealthy).
+    """
+
+    def describe(self):
+        yield GaugeMetricFamily("aos_worker_heartbeat_timestamp_seconds", _HEARTBEAT_HELP)
+
+    def collect(self):
+        from django.core.cache import cache
+
+        try:
+            value = float(cache.get(WORKER_HEARTBEAT_KEY) or 0)
+        except Exception as exc:  # any cache backend's connection error; the exposition must not fail
+            logger.warning("Worker heartbeat gauge skipped: %s", exc)
+            return
+        yield GaugeMetricFamily("aos_worker_heartbeat_timestamp_seconds", _HEARTBEAT_HELP, value=value)
+
+
+WORKER_HEARTBEAT = WorkerHeartbeat()
+prometheus_client.REGISTRY.register(WORKER_HEARTBEAT)
+
 
 @lru_cache(maxsize=8)
 def _allowed_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -140,6 +175,7 @@ def metrics_view(request):
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(MISMATCH_GAUGES)
+        registry.register(WORKER_HEARTBEAT)
     else:
         registry = prometheus_client.REGISTRY
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -12,7 +12,7 @@ from accounts.models import Tenant
 from aos_sdk import hashing
 from aos_sdk.trace import new_trace_id, utc_timestamp
 from aosproject.errors import ApiError, Conflict
-from aosproject.metrics import REPLAYS, RUNS, SIMULATE_DURATION, TRACES_STORED
+from aosproject.metrics import REPLAYS, RUN_COST_USD, RUNS, SIMULATE_DURATION, TRACES_STORED
 from runtime import engine
 from runtime.plans import PlanInvalid, plan_validate
 from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_steps
@@ -183,7 +183,7 @@ def run_execute(*, trace_pk: int) -> Trace:
     """Executes a queued run once (a redelivered task finds it taken and does nothing)."""
     if not Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED).update(status=TraceStatus.RUNNING):
         return Trace.objects.get(pk=trace_pk)
-    trace = Trace.objects.get(pk=trace_pk)
+    trace = Trace.objects.select_related("tenant").get(pk=trace_pk)  # the tenant's tier labels the cost
     try:
         execution = engine.execute(
             trace.plan,
@@ -202,6 +202,7 @@ def run_execute(*, trace_pk: int) -> Trace:
         return trace
     execution_store(trace=trace, execution=execution)
     RUNS.labels(status=execution.status).inc()
+    RUN_COST_USD.labels(tier=trace.tenant.tier).inc(execution.total_cost_cents / 100)
     return trace
 
 

@@ -36,6 +36,10 @@ PRODUCT_METRICS = {
     "aos_notifications_total": {"channel", "result"},
     "aos_idempotency_total": {"result"},
     "aos_retention_deleted_total": set(),
+    # Beyond §10, for the alert rules (deploy/prometheus/aos_rules.yml).
+    "aos_run_cost_usd_total": {"tier"},
+    "aos_worker_heartbeat_timestamp_seconds": set(),
+    "aos_alerts_received_total": {"status"},
 }
 # What a label value may never look like: ids, hashes, tenant slugs (unbounded over time).
 UNBOUNDED_VALUE = re.compile(r"^[0-9a-f]{16,}$|^[0-9a-f-]{32,36}$|^tenant-|^tr_|^run_")
@@ -182,6 +186,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
 def referenced_metrics(text: str) -> set[str]:
+    text = re.sub(r"(?m)^\s*#.*$", "", text)  # YAML comments name files (aos_rules.yml), not metrics
     names = set(re.findall(r"\baos_[a-z_]+", text))
     # Strip the series suffixes Prometheus adds to counters and histograms.
     return {re.sub(r"_(bucket|sum|count)$", "", n) for n in names}
@@ -261,3 +266,62 @@ def test_it_counts_every_feature_through_its_real_code_path(api_a_dev, tenant_a,
     notified = {s.labels["result"] for s in after["aos_notifications"].samples if s.name == "aos_notifications_total"}
     assert notified, "the mismatch's notification attempt is counted"
     assert exposed(after, "aos_mismatches_unresolved") >= 1
+    # The pruned run's trace is gone, so the counter holds at least what the remaining runs cost.
+    spent = sum(t.total_cost_cents for t in Trace.objects.filter(source="run", tenant=tenant_a)) / 100
+    assert spent > 0
+    assert grew("aos_run_cost_usd_total", spent * 0.999, tier="pro")
+
+
+def test_it_counts_run_cost_by_tier_including_failed_runs(api_a_dev, tenant_a):
+    from tests.runtime.helpers import llm, run
+
+    tenant_a.tier = "enterprise"
+    tenant_a.save(update_fields=["tier"])
+    before = families(scrape())
+    # The first call fits the 1-cent budget and is paid; the second no longer does: the run fails, spent.
+    step = llm("a", model="gpt-4o", max_tokens=990)
+    failed = run(api_a_dev, [step, step, step], budget_cents=1).json()
+    assert failed["status"] == "failed", failed
+    after = families(scrape())
+    trace = Trace.objects.get(run_id=failed["run_id"])
+    assert trace.total_cost_cents > 0
+    grew = exposed(after, "aos_run_cost_usd_total", tier="enterprise") - exposed(
+        before, "aos_run_cost_usd_total", tier="enterprise"
+    )
+    assert grew == pytest.approx(trace.total_cost_cents / 100)
+    assert exposed(after, "aos_run_cost_usd_total", tier="pro") == exposed(before, "aos_run_cost_usd_total", tier="pro")
+
+
+def test_it_exports_the_worker_heartbeat_recorded_by_the_beat_task():
+    import time
+
+    from alerts.tasks import worker_heartbeat
+
+    assert exposed(families(scrape()), "aos_worker_heartbeat_timestamp_seconds") == 0  # never seen
+    before = time.time()
+    worker_heartbeat.delay()  # eager here: the same code a worker runs
+    value = exposed(families(scrape()), "aos_worker_heartbeat_timestamp_seconds")
+    assert before <= value <= time.time()
+
+
+def test_it_schedules_the_heartbeat_with_celery_beat(settings):
+    from aosproject.celery import app
+
+    app.loader.import_default_modules()
+    assert "alerts.worker_heartbeat" in app.tasks  # autodiscovered from alerts/tasks.py
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "alerts.worker_heartbeat"]
+    assert len(entries) == 1 and entries[0]["schedule"] <= 60
+
+
+def test_it_drops_only_the_heartbeat_gauge_when_the_cache_is_down(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    text = scrape()
+    assert "aos_runs_total" in text
+    assert "aos_worker_heartbeat_timestamp_seconds " not in text
