@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -441,6 +442,9 @@ def test_it_reports_a_real_locust_run_of_the_locustfile(live_server, load_test_k
     assert m["simulate_requests"] > 0 and m["simulate_failed"] == 0
     assert m["parity_checks"] == m["simulate_requests"] and m["parity_failures"] == 0
     assert code == 0, data
+    # The CSV holds the final numbers, not a snapshot up to a second old (see the locustfile).
+    printed = re.search(r"POST\s+simulate\s+(\d+)", run.stdout + run.stderr)
+    assert printed and int(printed.group(1)) == m["simulate_requests"]
 
 
 def test_it_fails_the_locust_parity_check_when_answers_differ(live_server, load_test_key, tmp_path):
