@@ -101,26 +101,20 @@ def read_results(path: Path, *, input_format: str | None = None) -> tuple[str, l
         raise E2EInputError(f"cannot read {path}: {exc.strerror or exc}")
     if not raw.strip():
         raise E2EInputError(f"{path} is empty")
-    fmt = input_format or detect_format(raw)
-    if fmt == "junit":
-        return fmt, parse_junit(raw)
-    data = _load_json(raw)
-    if fmt == "harness":
-        return fmt, parse_harness(data)
-    if fmt == "pytest-json":
-        return fmt, parse_pytest_json(data)
-    raise E2EInputError(f"unknown input format {fmt!r} (expected one of {', '.join(INPUT_FORMATS)})")
-
-
-def detect_format(raw: bytes) -> str:
-    """XML is JUnit; JSON is told apart by its keys."""
-    text = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
-        return "junit"
+    if input_format is not None and input_format not in INPUT_FORMATS:
+        raise E2EInputError(f"unknown input format {input_format!r} (expected one of {', '.join(INPUT_FORMATS)})")
+    if input_format == "junit" or (input_format is None and raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")):
+        return "junit", parse_junit(raw)
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise E2EInputError(f"neither XML nor valid JSON: {exc}")
+        raise E2EInputError(f"{'not valid JSON' if input_format else 'neither XML nor valid JSON'}: {exc}")
+    input_format = input_format or detect_json_format(data)
+    return input_format, parse_harness(data) if input_format == "harness" else parse_pytest_json(data)
+
+
+def detect_json_format(data: Any) -> str:
+    """Tell pytest-json-report from AOS harness JSON by their keys."""
     if isinstance(data, dict):
         if data.get("harness") == "aos-e2e":
             return "harness"
@@ -136,13 +130,6 @@ def detect_format(raw: bytes) -> str:
     )
 
 
-def _load_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise E2EInputError(f"not valid JSON: {exc}")
-
-
 def _module_of_path(path: str) -> str:
     # The same mangling pytest's junitxml applies, so both pytest formats name modules alike.
     return re.sub(r"\.py$", "", path.replace("/", "."))
@@ -154,8 +141,10 @@ def _collection_message(longrepr: str) -> str:
     return f"collection failure: {e_lines[-1]}" if e_lines else "collection failure"
 
 
-def parse_pytest_json(data: dict[str, Any]) -> list[CaseResult]:
+def parse_pytest_json(data: Any) -> list[CaseResult]:
     """Results from pytest-json-report (1.5): tests[] plus failed or skipped collectors (import errors)."""
+    if not isinstance(data, dict):
+        raise E2EInputError("pytest-json-report: expected a JSON object")
     tests, collectors = data.get("tests"), data.get("collectors") or []
     if not isinstance(tests, list) or not isinstance(collectors, list):
         raise E2EInputError("pytest-json-report: tests and collectors must be lists")

@@ -298,9 +298,13 @@ def test_it_exits_1_under_strict_when_every_test_was_skipped(tmp_path):
     assert "every test was skipped" in str(error)
 
 
-def test_it_forces_the_input_format(sample_run):
-    assert report_error(sample_run["json"], "--input-format", "junit").returncode == 2
-    assert report_error(FIXTURES / "harness_valid.json", "--input-format", "pytest-json").returncode == 2
+def test_it_forces_the_input_format(sample_run, tmp_path):
+    assert "not valid XML" in str(report_error(sample_run["json"], "--input-format", "junit"))
+    assert "tests[0]" in str(report_error(FIXTURES / "harness_valid.json", "--input-format", "pytest-json"))
+    assert "schema" in str(report_error(sample_run["json"], "--input-format", "harness"))
+    (tmp_path / "list.json").write_text("[]")
+    assert "expected a JSON object" in str(report_error(tmp_path / "list.json", "--input-format", "pytest-json"))
+    assert "not valid JSON" in str(report_error(sample_run["xml"], "--input-format", "pytest-json"))
     assert report_json(sample_run["xml"], "--input-format", "junit")["totals"] == SAMPLE_TOTALS
 
 
