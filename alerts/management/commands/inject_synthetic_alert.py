@@ -62,15 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--fingerprint", help="Alertmanager fingerprint of the alert to --resolve.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        modes = [
-            flag
-            for flag, on in (
-                ("--type", options["type"]),
-                ("--list", options["list"]),
-                ("--resolve", options["resolve"]),
-            )
-            if on
-        ]
+        modes = [mode for mode in ("type", "list", "resolve") if options[mode]]
         if options["fingerprint"] and not options["resolve"]:
             raise usage_error("--fingerprint is only used with --resolve")
         if len(modes) != 1:
