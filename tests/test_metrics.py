@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,47 @@ def test_it_drops_only_the_heartbeat_gauge_when_the_cache_is_down(settings):
     text = scrape()
     assert "aos_runs_total" in text
     assert "aos_worker_heartbeat_timestamp_seconds " not in text
+
+
+def test_it_exports_a_heartbeat_sent_by_a_real_celery_worker(tmp_path):
+    """A real `celery worker` (Redis broker and cache) runs the autodiscovered task; /metrics shows it."""
+    import os
+    import sys
+    import time
+    import uuid
+
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL): the worker and this process must share broker and cache")
+    from aosproject.celery import app
+
+    queue = f"heartbeat-test-{uuid.uuid4().hex[:8]}"  # nobody else consumes it
+    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    root = Path(__file__).resolve().parent.parent
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "aosproject", "worker", "--pool=solo", "-Q", queue, "-l", "INFO"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        before = time.time()
+        app.conf.task_always_eager = False  # conftest makes tasks eager; this one goes through the broker
+        app.send_task("alerts.worker_heartbeat", queue=queue)  # waits in the broker until the worker is up
+        value = 0.0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and value < before:
+            time.sleep(0.2)
+            value = exposed(families(scrape()), "aos_worker_heartbeat_timestamp_seconds")
+        assert before <= value <= time.time(), (tmp_path / "worker.log").read_text()[-2000:]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
