@@ -107,6 +107,8 @@ def test_it_has_a_runbook_for_every_injected_alertname():
         for section in ("**Meaning.**", "## First checks", "## Fixes", "## Silence", "amtool silence add"):
             assert section in text, (runbook.name, section)
         assert f"({alert_type.alertname}.md)" in index
+    for runbook in RUNBOOKS.glob("AOS*.md"):
+        assert f"]({runbook.name})" in index, f"{runbook.name} is missing from docs/runbooks/README.md"
 
 
 # --- The committed config, running -------------------------------------------------------------
