@@ -322,6 +322,16 @@ def test_it_drops_only_the_heartbeat_gauge_when_the_cache_is_down(settings):
     assert "aos_worker_heartbeat_timestamp_seconds " not in text
 
 
+def test_it_exports_the_scrape_time_gauges_under_gunicorn_multiprocess_mode(monkeypatch, tmp_path):
+    from alerts.tasks import worker_heartbeat
+
+    worker_heartbeat.delay()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # as set for gunicorn workers
+    exported = families(scrape())
+    assert exposed(exported, "aos_worker_heartbeat_timestamp_seconds") > 0
+    assert "aos_mismatches_unresolved" in exported
+
+
 def test_it_exports_a_heartbeat_sent_by_a_real_celery_worker(tmp_path):
     """A real `celery worker` (Redis broker and cache) runs the autodiscovered task; /metrics shows it."""
     import os
