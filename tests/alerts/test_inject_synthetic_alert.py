@@ -16,6 +16,7 @@ import requests
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from alerts.models import Alert
 from alerts.synthetic import SyntheticAlertError, parse_duration
@@ -55,15 +56,16 @@ def alertmanager(live_server, tmp_path_factory):
     token_file = workdir / "webhook_token"
     token_file.write_text(TOKEN)
     config = webhook_config(webhook_url=f"{live_server.url}/api/v1/alerts/webhook", token_file=token_file)
-    with running_alertmanager(config_text=config, workdir=workdir) as am:
+    # The token for the whole module: a notification arriving between two tests is still accepted,
+    # rather than refused and retried into a later test.
+    with override_settings(ALERTS_WEBHOOK_TOKEN=TOKEN), running_alertmanager(config_text=config, workdir=workdir) as am:
         yield am
 
 
 @pytest.fixture
 def am(alertmanager, settings, transactional_db):
-    """The module's Alertmanager as ALERTMANAGER_URL; our webhook accepts its token (live_server is in-process)."""
+    """The module's Alertmanager as ALERTMANAGER_URL (live_server is in-process, so settings apply to it)."""
     settings.ALERTMANAGER_URL = alertmanager.url
-    settings.ALERTS_WEBHOOK_TOKEN = TOKEN
     settings.ALERT_RUNBOOK_BASE_URL = RUNBOOKS
     settings.AOS_BASE_URL = BASE_URL
     settings.AOS_ENVIRONMENT = ENVIRONMENT
