@@ -68,7 +68,6 @@ class AlertWebhookView(APIView):
             503: OpenApiResponse(description="ALERTS_WEBHOOK_TOKEN is not set: the receiver is off."),
         },
         summary="Receive Alertmanager notifications",
-        tags=["alerts"],
     )
     def post(self, request):
         payload = WebhookPayload(data=request.data)
