@@ -174,6 +174,13 @@ CELERY_BEAT_SCHEDULE["prune-traces-daily"] = {
 }
 # Expired Idempotency-Key records are ignored already; this only keeps the table small.
 CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {"task": "runtime.idempotency_purge", "schedule": 3600.0}
+# Worker heartbeat (alerts.worker_heartbeat) behind aos_worker_heartbeat_timestamp_seconds / AOSWorkerUnhealthy.
+# `expires` drops heartbeats queued while no worker consumed, so a returning worker skips the backlog.
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "alerts.worker_heartbeat",
+    "schedule": 60.0,
+    "options": {"expires": 50},
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -236,6 +243,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TraceStatusEnum": "traces.models.TraceStatus",
+        "AlertStatusEnum": "alerts.models.AlertStatus",
         "StepStatusEnum": "traces.models.StepStatus",
         "MismatchReasonEnum": "traces.models.MismatchReason",
     },
