@@ -136,6 +136,8 @@ def test_it_injects_each_type_into_alertmanager_and_our_webhook_stores_it(am, te
         assert set(alert["annotations"]) == {"summary", "description", "runbook_url"}
         assert alert["annotations"]["runbook_url"] == f"{RUNBOOKS}/{alertname}.md"
         assert alert["annotations"]["summary"] and alert["annotations"]["description"]
+        if alert_type != "custom":  # the custom alert's default text is generic
+            assert tenant_label in alert["annotations"]["summary"] + alert["annotations"]["description"]
         assert alert["generatorURL"].startswith(f"{BASE_URL}/admin/alerts/alert/")
         assert alert["status"]["state"] == "active"
         starts = datetime.fromisoformat(alert["startsAt"].replace("Z", "+00:00"))
