@@ -35,13 +35,6 @@ class _HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
     """Django's option order, but the epilog keeps its line breaks."""
 
 
-def _non_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
-
-
 class Command(BaseCommand):
     help = (
         "Summarise an end-to-end test run (pytest-json-report JSON, JUnit XML or AOS harness JSON, auto-detected): "
@@ -63,9 +56,11 @@ class Command(BaseCommand):
             help="Also append the Markdown report to the file named by $GITHUB_STEP_SUMMARY.",
         )
         parser.add_argument("--strict", action="store_true", help="Exit 1 unless tests ran and none failed.")
-        parser.add_argument("--slowest", type=_non_negative, default=5, metavar="N", help="Slowest tests to list (5).")
+        parser.add_argument("--slowest", type=int, default=5, metavar="N", help="Slowest tests to list (5).")
 
     def handle(self, *args, file: Path, format: str, input_format, github_summary, strict, slowest, **options):
+        if slowest < 0:
+            raise CommandError("e2e_report: --slowest must be 0 or more.", returncode=2)
         summary_path = os.environ.get("GITHUB_STEP_SUMMARY", "")
         if github_summary and not summary_path:
             # Asked for a CI summary outside CI (or a misconfigured step): say so rather than drop it silently.
