@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from alerts.e2e import markdown_escape, read_results, summarize
+from alerts.e2e import markdown_escape, summarize
+from alerts.e2e_inputs import read_results
 
 SAMPLE_DIR = Path(__file__).parent / "e2e_sample"
 FIXTURES = Path(__file__).parent / "fixtures" / "e2e"

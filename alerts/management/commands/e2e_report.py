@@ -10,15 +10,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
-from alerts.e2e import (
-    INPUT_FORMATS,
-    E2EInputError,
-    read_results,
-    render_markdown,
-    render_text,
-    summarize,
-    summary_as_dict,
-)
+from alerts.e2e import E2EInputError, render_markdown, render_text, summarize, summary_as_dict
+from alerts.e2e_inputs import INPUT_FORMATS, read_results
 
 EPILOG = """\
 pass rate = passed / (total - skipped); `error` counts as failed, xfailed as skipped, xpassed as passed.
@@ -84,10 +77,11 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"e2e_report: cannot append to {summary_path}: {exc.strerror}", returncode=2)
 
-        if strict and summary.status != "passed":
-            reason = "every test was skipped" if summary.status == "nothing_ran" else "tests failed"
+        totals = summary.totals
+        if strict and totals.status != "passed":
+            reason = "every test was skipped" if totals.status == "nothing_ran" else "tests failed"
             raise CommandError(
-                f"e2e_report: --strict: {reason} ({summary.failed} failed, {summary.errors} errors, "
-                f"{summary.skipped} skipped of {summary.total}).",
+                f"e2e_report: --strict: {reason} ({totals.failed} failed, {totals.errors} errors, "
+                f"{totals.skipped} skipped of {totals.total}).",
                 returncode=1,
             )
