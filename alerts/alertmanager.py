@@ -92,11 +92,16 @@ class AlertmanagerClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"
         try:
-            response = requests.request(method, url, timeout=self.timeout, **kwargs)
+            # No redirects: behind a sign-in proxy a 302 would turn our POST into a GET of a login page
+            # that answers 200, and an alert never sent would look accepted.
+            response = requests.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except requests.Timeout as exc:
             raise AlertmanagerError(
                 f"Alertmanager at {self.base_url} did not answer within {self.timeout:g}s", retryable=True
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            # A subclass of ConnectionError, but a certificate or protocol mismatch does not heal by retrying.
+            raise AlertmanagerError(f"TLS with Alertmanager at {self.base_url} failed: {exc}", retryable=False) from exc
         except requests.ConnectionError as exc:
             raise AlertmanagerError(
                 f"Alertmanager at {self.base_url} is unreachable (connection failed)", retryable=True

@@ -356,6 +356,23 @@ def test_it_reports_alertmanager_refusals_and_timeouts_as_exit_1(settings):
     assert exc.value.returncode == 1
 
 
+def test_it_treats_a_redirect_or_a_tls_failure_as_an_error_not_a_success(settings):
+    def sign_in_proxy(method, path, headers, body):
+        return 302, {"Location": "/oauth2/sign_in"}, b""
+
+    with LocalServer(sign_in_proxy) as stand_in:
+        settings.ALERTMANAGER_URL = stand_in.url
+        with pytest.raises(CommandError, match="POST /api/v2/alerts answered 302") as exc:
+            run("--type", "custom")
+        assert exc.value.returncode == 1
+        assert [request["method"] for request in stand_in.requests] == ["POST"]  # not followed as a GET
+
+        settings.ALERTMANAGER_URL = stand_in.url.replace("http://", "https://")  # TLS to a plain-HTTP server
+        with pytest.raises(CommandError, match=f"TLS with Alertmanager at {settings.ALERTMANAGER_URL} failed") as exc:
+            run("--list")
+        assert exc.value.returncode == 1
+
+
 def test_it_documents_exit_codes_in_help():
     result = run_process("--help", alertmanager_url="http://127.0.0.1:9")
     assert result.returncode == 0
