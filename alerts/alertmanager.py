@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,6 +124,21 @@ class AlertmanagerClient:
     def post_alerts(self, alerts: list[PostableAlert]) -> None:
         """Creates or updates alerts (Alertmanager answers 200 with no body, so no fingerprint here)."""
         self._request("POST", "/api/v2/alerts", json=[alert.to_payload() for alert in alerts])
+
+    def post_alert(self, alert: PostableAlert, *, lookup_within: float | None = None) -> ActiveAlert:
+        """Posts one alert and returns it as Alertmanager holds it, fingerprint included."""
+        self.post_alerts([alert])
+        # The POST returns no fingerprint, so we look the alert up by its exact labels rather than
+        # re-implement Alertmanager's label-set hash. Polled briefly: behind a load balancer the next
+        # request may reach a replica that has not received the alert yet.
+        deadline = time.monotonic() + (self.timeout if lookup_within is None else lookup_within)
+        while (held := self.find_by_labels(alert.labels)) is None:
+            if time.monotonic() >= deadline:
+                raise AlertmanagerError(
+                    f"Alertmanager at {self.base_url} accepted the alert but does not list it", retryable=True
+                )
+            time.sleep(0.2)
+        return held
 
     def list_alerts(self, *, filters: Mapping[str, str] | None = None, active: bool = True) -> list[ActiveAlert]:
         """Alerts Alertmanager holds that are not yet resolved, optionally only exact label matches."""

@@ -210,6 +210,28 @@ def test_it_exits_1_for_an_unknown_fingerprint(am):
 
 
 @needs_alertmanager
+def test_it_warns_that_the_same_labels_again_only_update_the_firing_alert(am, tenant_label):
+    first = json.loads(run("--type", "cost_overrun", "--tenant", tenant_label, "--json"))
+    assert first["already_active"] is False
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "inject_synthetic_alert", "--type", "cost_overrun", "--tenant", tenant_label, "--duration", "1h", "--json",
+        stdout=out, stderr=err,
+    )  # fmt: skip
+    second = json.loads(out.getvalue())
+
+    assert second["fingerprint"] == first["fingerprint"]
+    assert second["already_active"] is True
+    assert err.getvalue().startswith(
+        f"Warning: AOSCostOverrun with these labels has been active since {first['startsAt']}"
+    )
+    assert f"--resolve --fingerprint {first['fingerprint']}" in err.getvalue()
+    [alert] = am_alerts(am, tenant_id=tenant_label)
+    assert (alert["startsAt"], alert["endsAt"]) == (first["startsAt"], second["endsAt"])  # merged, extended
+
+
+@needs_alertmanager
 def test_it_lists_active_alerts_as_a_table_and_as_json(am, tenant_label):
     cost = json.loads(run("--type", "cost_overrun", "--tenant", tenant_label, "--severity", "critical", "--json"))
     worker = json.loads(run("--type", "worker_unhealthy", "--tenant", tenant_label, "--json"))
@@ -354,6 +376,39 @@ def test_it_reports_alertmanager_refusals_and_timeouts_as_exit_1(settings):
         with pytest.raises(CommandError, match="did not answer within 0.1s") as exc:
             run("--list")
     assert exc.value.returncode == 1
+
+
+def test_it_polls_briefly_for_the_injected_alert_and_gives_up_with_exit_1(settings):
+    listed: list[dict] = []
+
+    def late_listing(method, path, headers, body):
+        if method == "POST":
+            listed.extend(json.loads(body))
+            return 200, {}, b""
+        gets = sum(request["method"] == "GET" for request in stand_in.requests)
+        # The first lookup finds nothing, as on a replica the POST did not reach.
+        return (
+            200,
+            {},
+            [{**alert, "fingerprint": "00c0ffee00c0ffee", "status": {"state": "active"}} for alert in listed]
+            if gets > 1
+            else [],
+        )
+
+    with LocalServer(late_listing) as stand_in:
+        settings.ALERTMANAGER_URL = stand_in.url
+        assert json.loads(run("--type", "custom", "--json"))["fingerprint"] == "00c0ffee00c0ffee"
+    assert [request["method"] for request in stand_in.requests] == ["POST", "GET", "GET"]
+
+    with LocalServer(lambda method, path, headers, body: (200, {}, [] if method == "GET" else b"")) as stand_in:
+        settings.ALERTMANAGER_URL = stand_in.url
+        settings.ALERTMANAGER_TIMEOUT = 0.5
+        started = time.monotonic()
+        with pytest.raises(CommandError, match="accepted the alert but does not list it") as exc:
+            run("--type", "custom")
+    assert exc.value.returncode == 1
+    assert 0.5 <= time.monotonic() - started < 3
+    assert sum(request["method"] == "GET" for request in stand_in.requests) >= 2
 
 
 def test_it_treats_a_redirect_or_a_tls_failure_as_an_error_not_a_success(settings):

@@ -14,7 +14,8 @@ from alerts.synthetic import ALERT_TYPES, DEFAULT_DURATION, SEVERITIES, Syntheti
 
 EPILOG = """\
 modes:
-  --type T         inject one synthetic alert (prints its fingerprint)
+  --type T         inject one synthetic alert (prints its fingerprint); the same labels
+                   again while it fires update that alert and notify nobody (warning)
   --list           active alerts: alertname, severity, tenant, fingerprint, state
   --resolve --fingerprint F
                    re-post that alert's exact labels with endsAt=now
@@ -101,25 +102,33 @@ class Command(BaseCommand):
             )
             return
         client = AlertmanagerClient()
-        client.post_alerts([alert])
-        # Alertmanager's POST answers with no body; we ask it for the alert with exactly our labels
-        # rather than re-implementing its label-set hash, so the fingerprint is the one amtool shows.
-        stored = client.find_by_labels(alert.labels)
-        if stored is None:
-            raise AlertmanagerError(
-                f"Alertmanager at {client.base_url} accepted the alert but does not list it", retryable=True
+        stored = client.post_alert(alert)
+        payload = alert.to_payload()
+        # Same labels, same fingerprint: Alertmanager merged our alert into one still firing (keeping
+        # its earlier startsAt) and, having notified about it already, sends nothing new.
+        already_active = stored.starts_at != payload["startsAt"]
+        if already_active:
+            self.stderr.write(
+                f"Warning: {alert.labels['alertname']} with these labels has been active since {stored.starts_at}; "
+                "Alertmanager merged this injection into it and sends no new notification. Resolve it first "
+                f"(--resolve --fingerprint {stored.fingerprint}) or inject with another --tenant."
             )
         if options["json"]:
             self.stdout.write(
                 json.dumps(
-                    {"fingerprint": stored.fingerprint, "alertmanager_url": client.base_url, **alert.to_payload()}
+                    {
+                        "fingerprint": stored.fingerprint,
+                        "alertmanager_url": client.base_url,
+                        "already_active": already_active,
+                        **payload,
+                    }
                 )
             )
             return
         labels = alert.labels
         self.stdout.write(
             f"Injected {labels['alertname']} (severity={labels['severity']}, tenant_id={labels['tenant_id']}) "
-            f"into {client.base_url} until {alert.to_payload()['endsAt']}; fingerprint {stored.fingerprint}"
+            f"into {client.base_url} until {payload['endsAt']}; fingerprint {stored.fingerprint}"
         )
 
     def list_alerts(self, *, as_json: bool) -> None:
