@@ -7,24 +7,23 @@ Pure: no database, no Django. Every malformed input becomes one `E2EInputError` 
 from __future__ import annotations
 
 import ast
+import codecs
 import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 
 import jsonschema
-from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped
+from junitparser import Error, Failure, Skipped, TestCase
 
 from alerts.e2e import COLLECTION, OUTCOMES, CaseResult, E2EInputError
 
 INPUT_FORMATS = ("pytest-json", "junit", "harness")
 HARNESS_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "aos_harness.schema.json"
-
-
-# ---- reading -------------------------------------------------------------------------------------------------
 
 
 def read_results(path: Path, *, input_format: str | None = None) -> tuple[str, list[CaseResult]]:
@@ -37,14 +36,34 @@ def read_results(path: Path, *, input_format: str | None = None) -> tuple[str, l
         raise E2EInputError(f"{path} is empty")
     if input_format is not None and input_format not in INPUT_FORMATS:
         raise E2EInputError(f"unknown input format {input_format!r} (expected one of {', '.join(INPUT_FORMATS)})")
-    if input_format == "junit" or (input_format is None and raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")):
+    if input_format == "junit" or (input_format is None and _looks_like_xml(raw)):
         return "junit", parse_junit(raw)
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise E2EInputError(f"{'not valid JSON' if input_format else 'neither XML nor valid JSON'}: {exc}")
     input_format = input_format or detect_json_format(data)
     return input_format, parse_harness(data) if input_format == "harness" else parse_pytest_json(data)
+
+
+def _looks_like_xml(raw: bytes) -> bool:
+    head = raw[:256]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # some .NET and Windows tools write UTF-16
+        head = head.decode("utf-16", errors="ignore").encode()
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and would slip past `minimum` in the schema.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _seconds(value: Any) -> float:
+    """A duration: a finite number of seconds >= 0 (ValueError or TypeError otherwise)."""
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(value)
+    return seconds
 
 
 def detect_json_format(data: Any) -> str:
@@ -93,9 +112,9 @@ def parse_pytest_json(data: Any) -> list[CaseResult]:
         name = (name or path) + bracket + params
         stages = [test[when] for when in ("setup", "call", "teardown") if isinstance(test.get(when), dict)]
         try:
-            duration = sum(float(stage.get("duration") or 0.0) for stage in stages)
+            duration = sum(_seconds(stage.get("duration") or 0.0) for stage in stages)
         except (TypeError, ValueError):
-            raise E2EInputError(f"pytest-json-report: tests[{index}] has a non-numeric duration")
+            raise E2EInputError(f"pytest-json-report: tests[{index}] has a duration that is not a number >= 0")
         results.append(CaseResult(f"{module}::{name}", module, name, outcome, duration, _json_message(test, outcome)))
     return results
 
@@ -144,42 +163,79 @@ def _skip_reason(longrepr: str) -> str:
     return reason.removeprefix("Skipped: ")
 
 
+class _NoDoctypeBuilder(TreeBuilder):
+    """JUnit XML never needs a DTD. Refusing one before its entities are declared rules out entity expansion
+    (billion laughs) and external entities whatever the expat version, and we parse with the standard library
+    ourselves so junitparser's own choice of backend (lxml when installed, which resolves entities) never applies."""
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise E2EInputError("XML with a <!DOCTYPE> is refused: JUnit XML needs none (entity expansion guard)")
+
+
 def parse_junit(raw: bytes) -> list[CaseResult]:
-    """Results from JUnit XML (<testsuites> or a bare <testsuite>, nested suites included)."""
+    """Results from JUnit XML: <testsuites> or a bare <testsuite> at the root, suites nested to any depth."""
+    parser = XMLParser(target=_NoDoctypeBuilder())  # noqa: S314 - no DTD, so none of defusedxml's attacks apply
     try:
-        xml = JUnitXml.fromstring(raw)
-        cases = [case for suite in xml for case in suite]
+        parser.feed(raw)
+        root = parser.close()
     except ParseError as exc:
         raise E2EInputError(f"not valid XML: {exc}")
-    except JUnitXmlError:
-        raise E2EInputError("XML is not JUnit: the root element must be <testsuites> or <testsuite>")
+    if root.tag not in _JUNIT_SUITES:
+        raise E2EInputError(f"XML is not JUnit: the root element is <{root.tag}>, not <testsuites> or <testsuite>")
     results = []
-    for index, case in enumerate(cases):
+    for index, (suite, element) in enumerate(_junit_testcases(root)):
+        case = TestCase.fromelem(element)
         try:
-            duration = case.time or 0.0
+            duration = _seconds(case.time or 0.0)
         except ValueError:
-            raise E2EInputError(f"JUnit testcase {index} has a non-numeric time")
+            raise E2EInputError(f"JUnit testcase {index} has a time that is not a number of seconds >= 0")
         if not case.name:
             raise E2EInputError(f"JUnit testcase {index} has no name")
         outcome, message = _junit_outcome(case.result)
-        module, name = _junit_module(case.classname or "", case.name)
-        if name == COLLECTION and message == "collection failure":
-            message = _collection_message(_junit_text(case.result))
-        elif name == COLLECTION and message == "collection skipped":
-            message = _skip_reason(_junit_text(case.result).strip())
+        classname = case.classname or ""
+        if not classname and message in ("collection failure", "collection skipped"):
+            # pytest's shape for a module that failed to import or was skipped whole: name = the module.
+            module, name = case.name, COLLECTION
+            text = _junit_text(case.result)
+            message = _collection_message(text) if outcome == "error" else _skip_reason(text.strip())
+        else:
+            module, name = _junit_module(classname, case.name, file=element.get("file") or "", suite=suite)
         results.append(CaseResult(f"{module}::{name}", module, name, outcome, duration, message))
     return results
 
 
-def _junit_module(classname: str, name: str) -> tuple[str, str]:
-    """pytest writes classname = module[.Class...]; classes are told apart by their capital letter."""
-    if not classname:
-        return name, COLLECTION  # pytest reports module-level collection errors and skips this way
-    parts = classname.split(".")
-    classes: list[str] = []
-    while len(parts) > 1 and parts[-1][:1].isupper():
-        classes.insert(0, parts.pop())
-    return ".".join(parts), "::".join([*classes, name])
+_JUNIT_SUITES = ("testsuites", "testsuite")
+# A dotted identifier (pytest module[.Class], Java package.Class$Inner), not free text such as Jest's titles.
+_DOTTED_CLASSNAME = re.compile(r"[\w$]+(\.[\w$]+)*")
+
+
+def _junit_testcases(root: Element) -> Iterator[tuple[str, Element]]:
+    """(name of the innermost enclosing suite, <testcase>) in document order; iterative, so depth is no limit."""
+    stack = [(root.get("name") or "", iter(root))]
+    while stack:
+        suite, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+        elif child.tag == "testcase":
+            yield suite, child
+        elif child.tag in _JUNIT_SUITES:
+            stack.append((child.get("name") or suite, iter(child)))
+
+
+def _junit_module(classname: str, name: str, *, file: str, suite: str) -> tuple[str, str]:
+    """(module, test name) of a testcase.
+
+    A dotted classname (pytest `module[.Class...]`, Java `package.Class`) loses its trailing capitalised parts
+    (the classes) to the test name. Any other producer's testcase (no classname, or free text) is grouped by its
+    `file` attribute, else its enclosing <testsuite>'s name."""
+    if _DOTTED_CLASSNAME.fullmatch(classname):
+        parts = classname.split(".")
+        classes: list[str] = []
+        while len(parts) > 1 and parts[-1][:1].isupper():
+            classes.insert(0, parts.pop())
+        return ".".join(parts), "::".join([*classes, name])
+    return file or suite or classname or "<unknown>", name
 
 
 def _junit_outcome(results: Sequence[Any]) -> tuple[str, str]:

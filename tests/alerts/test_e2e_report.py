@@ -208,11 +208,25 @@ def test_it_exits_2_on_malformed_xml_without_a_traceback(sample_run, tmp_path):
         ("[1, 2, 3]", "unknown JSON shape"),
         ('{"created": 1, "root": "/x", "summary": {"total": 0}}', "--json-report-summary"),
         ('{"harness": "aos-e2e", "version": 2, "run": {}, "tests": []}', "aos_harness.schema.json"),
-        ("<html><body>nope</body></html>", "root element must be <testsuites> or <testsuite>"),
+        ("<html><body>nope</body></html>", "the root element is <html>, not <testsuites> or <testsuite>"),
         ("<testsuites><testsuite>", "not valid XML"),
         ("{not json", "neither XML nor valid JSON"),
         ("", "is empty"),
         ('{"created": 1, "root": "/x", "summary": {}, "tests": [{"nodeid": "a.py::t"}]}', "tests[0]"),
+        ('{"created": 1, "root": "/x", "summary": {}, "tests": [{"nodeid": "a.py::t", "outcome": []}]}', "tests[0]"),
+        (
+            '{"created": 1, "root": "/x", "summary": {}, "tests": '
+            '[{"nodeid": "a.py::t", "outcome": "passed", "call": {"duration": -2}}]}',
+            "tests[0] has a duration that is not a number >= 0",
+        ),
+        ('<testsuite><testcase name="t" time="NaN"/></testsuite>', "testcase 0 has a time that is not a number"),
+        ('<testsuite><testcase name="t" time="-1.5"/></testsuite>', "testcase 0 has a time that is not a number"),
+        ('<testsuite><testcase name="t" time="soon"/></testsuite>', "testcase 0 has a time that is not a number"),
+        (
+            '{"harness": "aos-e2e", "version": 1, "run": {"started_at": "2026-11-30T05:00:00Z", "base_url": "http://x"},'
+            ' "tests": [{"id": "a", "module": "m", "status": "passed", "duration_ms": NaN}]}',
+            "NaN is not a JSON number",
+        ),
     ],
 )
 def test_it_exits_2_on_input_it_cannot_read(tmp_path, content, expected):
@@ -223,6 +237,95 @@ def test_it_exits_2_on_input_it_cannot_read(tmp_path, content, expected):
 
     assert error.returncode == 2
     assert expected in str(error)
+
+
+@pytest.mark.parametrize(
+    "dtd",
+    [
+        # Billion laughs: 10^9 "lol"s if expanded.
+        '<!DOCTYPE t [<!ENTITY a "lol">'
+        + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
+        + "]>",
+        '<!DOCTYPE t [<!ENTITY secret SYSTEM "file://{secret}">]>',
+        '<!DOCTYPE testsuite SYSTEM "http://127.0.0.1:9/junit.dtd">',
+    ],
+)
+def test_it_refuses_a_doctype_so_no_entity_is_ever_expanded(tmp_path, dtd):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    path = tmp_path / "evil.xml"
+    entity = "&j;" if "lol" in dtd else "&secret;" if "secret" in dtd else ""
+    path.write_text(
+        f'<?xml version="1.0"?>{dtd.replace("{secret}", str(secret))}'
+        f'<testsuite name="s"><testcase classname="m" name="t"><failure message="{entity}"/></testcase></testsuite>'
+    )
+
+    error = report_error(path)
+
+    assert error.returncode == 2
+    assert "<!DOCTYPE> is refused" in str(error)
+    assert "TOP-SECRET-VALUE" not in str(error)
+
+
+OTHER_PRODUCERS_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="all">
+  <testsuite name="api-smoke">
+    <testcase name="health answers 200" time="0.25"/>
+    <testcase name="login rejects a bad password" time="0.5"><failure message="got 200">body</failure></testcase>
+  </testsuite>
+  <testsuite name="Login form">
+    <testcase classname="Login form renders the button" name="renders the button" file="src/login.test.js"
+              time="0.125"/>
+  </testsuite>
+  <testsuite name="com.example.auth.LoginTest">
+    <testcase classname="com.example.auth.LoginTest" name="testLogin" time="1.0"/>
+    <testcase classname="com.example.auth.LoginTest$Inner" name="testNested" time="0"><skipped/></testcase>
+  </testsuite>
+  <testsuites name="shards">
+    <testsuite name="shard-1">
+      <testsuite name="nested-suite"><testcase name="deep check" time="2"><error message="boom"/></testcase></testsuite>
+    </testsuite>
+  </testsuites>
+</testsuites>
+"""
+
+
+def test_it_groups_junit_from_other_producers_by_file_package_or_suite(tmp_path):
+    path = tmp_path / "other.xml"
+    path.write_text(OTHER_PRODUCERS_XML)
+
+    data = report_json(path)
+
+    assert [(t["module"], t["name"], t["outcome"]) for t in data["tests"]] == [
+        ("api-smoke", "health answers 200", "passed"),  # no classname: the enclosing suite
+        ("api-smoke", "login rejects a bad password", "failed"),
+        ("src/login.test.js", "renders the button", "passed"),  # free-text classname: the file attribute
+        ("com.example.auth", "LoginTest::testLogin", "passed"),  # Java: the package, the class joins the name
+        ("com.example.auth", "LoginTest$Inner::testNested", "skipped"),
+        ("nested-suite", "deep check", "error"),  # <testsuites> inside <testsuites>, suites inside suites
+    ]
+    assert data["tests"][0]["id"] == "api-smoke::health answers 200"
+    assert data["totals"] == {"total": 6, "passed": 3, "failed": 1, "errors": 1, "skipped": 1}
+    assert [m["module"] for m in data["modules"]] == [
+        "api-smoke",
+        "com.example.auth",
+        "nested-suite",
+        "src/login.test.js",
+    ]
+
+
+def test_it_reads_utf16_junit_and_keeps_unicode(tmp_path):
+    path = tmp_path / "dotnet.xml"
+    xml = OTHER_PRODUCERS_XML.replace("UTF-8", "UTF-16").replace("got 200", "got 200 — café ✓")
+    path.write_bytes(xml.encode("utf-16"))  # with its byte order mark, as .NET tools write it
+
+    data = report_json(path)
+
+    assert data["input_format"] == "junit"
+    assert data["failures"][0]["message"] == "got 200 — café ✓"
+    assert "| api-smoke::login rejects a bad password | failed | got 200 — café ✓ |" in report(
+        path, "--format", "markdown"
+    )
 
 
 def test_it_exits_2_on_a_missing_file(tmp_path):
