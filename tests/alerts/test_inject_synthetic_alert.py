@@ -232,6 +232,24 @@ def test_it_warns_that_the_same_labels_again_only_update_the_firing_alert(am, te
 
 
 @needs_alertmanager
+def test_it_refuses_to_resolve_an_alert_that_was_not_injected(am, tenant_label):
+    now = datetime.now(UTC)
+    rule_alert = {
+        "labels": {"alertname": "AOSSimulateSlow", "severity": "critical", "tenant_id": tenant_label},
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(minutes=5)).isoformat(),
+    }
+    requests.post(f"{am.url}/api/v2/alerts", json=[rule_alert], timeout=5).raise_for_status()
+    [held] = am_alerts(am, tenant_id=tenant_label)
+
+    with pytest.raises(CommandError, match=r'\(AOSSimulateSlow\) was not injected \(no injected="true" label\)') as exc:
+        run("--resolve", "--fingerprint", held["fingerprint"])
+
+    assert exc.value.returncode == 1
+    assert [alert["fingerprint"] for alert in am_alerts(am, tenant_id=tenant_label)] == [held["fingerprint"]]
+
+
+@needs_alertmanager
 def test_it_lists_active_alerts_as_a_table_and_as_json(am, tenant_label):
     cost = json.loads(run("--type", "cost_overrun", "--tenant", tenant_label, "--severity", "critical", "--json"))
     worker = json.loads(run("--type", "worker_unhealthy", "--tenant", tenant_label, "--json"))

@@ -18,11 +18,12 @@ modes:
                    again while it fires update that alert and notify nobody (warning)
   --list           active alerts: alertname, severity, tenant, fingerprint, state
   --resolve --fingerprint F
-                   re-post that alert's exact labels with endsAt=now
+                   re-post that injected alert's exact labels with endsAt=now
 
 exit codes:
   0  success
-  1  Alertmanager unreachable, timed out or refused the request; unknown fingerprint
+  1  Alertmanager unreachable, timed out or refused the request; unknown fingerprint,
+     or (--resolve) an alert that was not injected
   2  bad usage (unknown option or --type, bad --duration/--severity/--name, --resolve without --fingerprint)
 
 Alertmanager: settings.ALERTMANAGER_URL (env ALERTMANAGER_URL), timeout ALERTMANAGER_TIMEOUT seconds.
@@ -152,6 +153,14 @@ class Command(BaseCommand):
         if alert is None:
             raise CommandError(
                 f"inject_synthetic_alert: no active alert with fingerprint {fingerprint!r} in {client.base_url}",
+                returncode=1,
+            )
+        if alert.labels.get("injected") != "true":
+            # A rule's alert would be re-sent by Prometheus within minutes: resolving it here only makes
+            # Slack show a false RESOLVED, then FIRING again. Such alerts end when their condition does.
+            raise CommandError(
+                f"inject_synthetic_alert: alert {alert.fingerprint} ({alert.labels.get('alertname', '?')}) "
+                'was not injected (no injected="true" label); only synthetic alerts can be resolved here',
                 returncode=1,
             )
         # Same labels (so the same fingerprint) and same startsAt; only endsAt moves to now.
