@@ -317,9 +317,9 @@ def test_it_works_as_a_real_process_configured_by_environment(am, tenant_label):
 
 def test_it_exits_1_with_one_clear_line_when_alertmanager_is_down(settings):
     closed = f"http://127.0.0.1:{free_port()}"
-    result = run_process("--type", "custom", alertmanager_url=closed)
+    result = run_process("--type", "custom", "--json", alertmanager_url=closed)
     assert result.returncode == 1, result.stderr
-    assert result.stdout == ""
+    assert result.stdout == ""  # --json: nothing on stdout that a machine could mistake for a result
     assert result.stderr.strip().splitlines() == [
         f"CommandError: inject_synthetic_alert: Alertmanager at {closed} is unreachable (connection failed)"
     ]
@@ -356,6 +356,7 @@ def test_it_exits_2_for_bad_usage_as_a_process():
         ([], "choose exactly one of --type, --list or --resolve"),
         (["--list", "--type", "custom"], "choose exactly one"),
         (["--list", "--dry-run"], "--dry-run only apply when injecting"),
+        (["--list", "--tenant", ""], "--tenant only apply when injecting"),
         (["--type", "cost_overrun", "--name", "Foo"], "--name is only allowed with --type custom"),
         (["--type", "custom", "--name", "9bad-name"], "invalid --name '9bad-name'"),
         (["--type", "custom", "--tenant", ""], "invalid --tenant"),

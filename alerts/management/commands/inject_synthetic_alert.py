@@ -70,7 +70,7 @@ class Command(BaseCommand):
         if len(modes) != 1:
             raise usage_error("choose exactly one of --type, --list or --resolve (see --help)")
         if not options["type"]:
-            given = [f"--{name.replace('_', '-')}" for name in INJECT_ONLY if options[name]]
+            given = [f"--{name.replace('_', '-')}" for name in INJECT_ONLY if options[name] not in (None, False)]
             if given:
                 raise usage_error(f"{', '.join(given)} only apply when injecting with --type")
         if options["resolve"] and not (options["fingerprint"] or "").strip():
