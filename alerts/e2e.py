@@ -193,6 +193,10 @@ def markdown_escape(text: str) -> str:
     return "<br>".join(text.splitlines())
 
 
+# GitHub drops a step summary over 1 MiB, and a broken run can fail thousands of tests: list the first ones only.
+MARKDOWN_FAILURES = 50
+
+
 def render_markdown(summary: E2ESummary) -> str:
     """GitHub-flavoured Markdown, e.g. for $GITHUB_STEP_SUMMARY."""
     lines = [
@@ -202,9 +206,18 @@ def render_markdown(summary: E2ESummary) -> str:
         + markdown_escape(_totals_line(summary.totals)),
     ]
     if summary.failures:
-        lines += ["", "### Failures", "", "| Test | Outcome | Message |", "| --- | --- | --- |"]
-        for r in summary.failures:
+        shown = summary.failures[:MARKDOWN_FAILURES]
+        lines += [
+            "",
+            f"### Failures ({len(summary.failures)})",
+            "",
+            "| Test | Outcome | Message |",
+            "| --- | --- | --- |",
+        ]
+        for r in shown:
             lines.append(f"| {markdown_escape(r.id)} | {r.outcome} | {markdown_escape(_trim(r.message, 500))} |")
+        if len(summary.failures) > len(shown):
+            lines += ["", f"…and {len(summary.failures) - len(shown)} more (`--format json` lists every failure)."]
     if summary.slowest:
         lines += ["", f"### Slowest {len(summary.slowest)}", "", "| Test | Duration (s) |", "| --- | ---: |"]
         lines += [f"| {markdown_escape(r.id)} | {r.duration:.3f} |" for r in summary.slowest]

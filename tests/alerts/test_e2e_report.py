@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from alerts.e2e import markdown_escape, summarize
+from alerts.e2e import MARKDOWN_FAILURES, markdown_escape, summarize
 from alerts.e2e_inputs import read_results
 
 SAMPLE_DIR = Path(__file__).parent / "e2e_sample"
@@ -453,6 +453,25 @@ def test_it_escapes_pipes_and_newlines_in_markdown(sample_run):
     run_markdown = report(sample_run["xml"], "--format", "markdown")
     assert "AssertionError: basket total \\| wrong<br>assert 3 == 4" in run_markdown
     assert "| Module | Total | Passed | Failed | Errors | Skipped | Duration (s) |" in run_markdown
+
+
+def test_it_lists_only_the_first_failures_in_markdown_so_a_broken_run_fits_a_step_summary(tmp_path):
+    harness = json.loads((FIXTURES / "harness_valid.json").read_text())
+    harness["tests"] = [
+        {"id": f"runtime/check_{n}", "module": "runtime", "status": "failed", "duration_ms": 1, "message": "x" * 2000}
+        for n in range(MARKDOWN_FAILURES + 7)
+    ]
+    path = tmp_path / "broken_run.json"
+    path.write_text(json.dumps(harness))
+
+    markdown = report(path, "--format", "markdown")
+
+    assert f"### Failures ({MARKDOWN_FAILURES + 7})" in markdown
+    assert markdown.count("| failed |") == MARKDOWN_FAILURES
+    assert f"runtime/check\\_{MARKDOWN_FAILURES - 1} |" in markdown
+    assert f"runtime/check\\_{MARKDOWN_FAILURES} |" not in markdown
+    assert "…and 7 more (`--format json` lists every failure)." in markdown
+    assert len(report_json(path)["failures"]) == MARKDOWN_FAILURES + 7
 
 
 def test_it_appends_markdown_to_the_github_step_summary(sample_run, monkeypatch, tmp_path):
