@@ -89,6 +89,10 @@ class AlertmanagerClient:
     def __init__(self, base_url: str | None = None, *, timeout: float | None = None):
         self.base_url = (base_url or settings.ALERTMANAGER_URL).rstrip("/")
         self.timeout = settings.ALERTMANAGER_TIMEOUT if timeout is None else timeout
+        if not self.timeout > 0:  # requests would raise a bare ValueError on the first call
+            raise AlertmanagerError(
+                f"ALERTMANAGER_TIMEOUT must be above 0 seconds, not {self.timeout:g}", retryable=False
+            )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"

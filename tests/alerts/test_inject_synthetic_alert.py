@@ -396,6 +396,11 @@ def test_it_reports_alertmanager_refusals_and_timeouts_as_exit_1(settings):
             run("--list")
     assert exc.value.returncode == 1
 
+    settings.ALERTMANAGER_TIMEOUT = 0.0
+    with pytest.raises(CommandError, match="ALERTMANAGER_TIMEOUT must be above 0 seconds, not 0$") as exc:
+        run("--list")
+    assert exc.value.returncode == 1
+
 
 def test_it_polls_briefly_for_the_injected_alert_and_gives_up_with_exit_1(settings):
     listed: list[dict] = []
