@@ -250,7 +250,7 @@ def test_it_refuses_to_resolve_an_alert_that_was_not_injected(am, tenant_label):
 
 
 @needs_alertmanager
-def test_it_lists_active_alerts_as_a_table_and_as_json(am, tenant_label):
+def test_it_lists_active_alerts_as_a_table_and_as_json_and_resolves_as_json(am, tenant_label):
     cost = json.loads(run("--type", "cost_overrun", "--tenant", tenant_label, "--severity", "critical", "--json"))
     worker = json.loads(run("--type", "worker_unhealthy", "--tenant", tenant_label, "--json"))
 
@@ -275,6 +275,15 @@ def test_it_lists_active_alerts_as_a_table_and_as_json(am, tenant_label):
     assert table[0].split() == ["ALERTNAME", "SEVERITY", "TENANT", "FINGERPRINT", "STATE"]
     assert f"AOSCostOverrun critical {tenant_label} {cost['fingerprint']} active" in [
         " ".join(r.split()) for r in table
+    ]
+
+    resolved = json.loads(run("--resolve", "--fingerprint", worker["fingerprint"], "--json"))
+    assert resolved["resolved"] == worker["fingerprint"]
+    assert (resolved["labels"], resolved["annotations"]) == (worker["labels"], worker["annotations"])
+    assert (resolved["startsAt"], resolved["generatorURL"]) == (worker["startsAt"], worker["generatorURL"])
+    assert worker["startsAt"] < resolved["endsAt"] < worker["endsAt"]  # endsAt moved to now
+    assert [row["fingerprint"] for row in json.loads(run("--list", "--json")) if row["tenant"] == tenant_label] == [
+        cost["fingerprint"]
     ]
 
 
