@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Role, Tenant
 from accounts.services import api_key_create
-from alerts import slo
+from alerts import slo, slo_inputs
 from tests.alerts.slo_fixtures import (
     LOCUST_HEADER,
     K6Requests,
@@ -92,11 +92,11 @@ def test_it_computes_exact_percentiles_from_k6_ndjson_samples(tmp_path):
 
 
 def test_it_interpolates_between_ranks_like_k6():
-    assert slo.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert slo.percentile([10.0], 99) == 10.0
-    assert slo.percentile([0.0, 100.0], 95) == pytest.approx(95.0)
+    assert slo_inputs.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert slo_inputs.percentile([10.0], 99) == 10.0
+    assert slo_inputs.percentile([0.0, 100.0], 95) == pytest.approx(95.0)
     with pytest.raises(slo.NoSamplesError):
-        slo.percentile([], 50)
+        slo_inputs.percentile([], 50)
 
 
 def test_it_reads_the_given_values_of_a_k6_summary_export(tmp_path):
@@ -172,7 +172,7 @@ def test_it_reads_locust_stats_by_file_or_prefix_and_keeps_checks_out_of_request
 def test_it_agrees_across_the_three_outputs_of_one_recorded_k6_run():
     # Recorded from a real k6 v1.1.0 run of load-tests/simulate_k6.js (NDJSON cut to the metrics we read).
     loaded = [
-        slo.load(FIXTURES / name)
+        slo_inputs.load(FIXTURES / name)
         for name in ("k6_run.ndjson", "k6_run_summary_export.json", "k6_run_handle_summary.json")
     ]
     assert [m.source_format for m in loaded] == ["k6-json", "k6-summary", "k6-handle-summary"]

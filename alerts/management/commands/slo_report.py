@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from alerts import slo
+from alerts import slo, slo_inputs
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", metavar="FILE")
-        parser.add_argument("--format", choices=slo.FORMATS, help="Skip auto-detection.")
+        parser.add_argument("--format", choices=slo_inputs.FORMATS, help="Skip auto-detection.")
         parser.add_argument("--strict", action="store_true", help="Exit 1 when an SLO is breached or has no data.")
         parser.add_argument(
             "--critical-only", action="store_true", help="With --strict: only critical SLOs make it exit 1."
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, format, strict, critical_only, json: bool, output, **options):
         try:
-            measurements = slo.load(Path(file), format)
+            measurements = slo_inputs.load(Path(file), format)
         except slo.SloInputError as exc:
             raise CommandError(str(exc), returncode=2) from None
         report = slo.evaluate(measurements, source=file)
