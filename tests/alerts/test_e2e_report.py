@@ -328,6 +328,16 @@ def test_it_reads_utf16_junit_and_keeps_unicode(tmp_path):
     )
 
 
+def test_it_prints_unicode_on_a_console_that_cannot_show_it(tmp_path):
+    path = tmp_path / "unicode.xml"
+    path.write_text(OTHER_PRODUCERS_XML.replace("got 200", "got 200 — café ✓"))
+
+    completed = manage_py(path, "--skip-checks", env={"PYTHONIOENCODING": "ascii"})
+
+    assert completed.returncode == 0, completed.stderr
+    assert "got 200 \\u2014 caf\\xe9 \\u2713" in completed.stdout
+
+
 def test_it_exits_2_on_a_missing_file(tmp_path):
     error = report_error(tmp_path / "missing.json")
 

@@ -66,6 +66,10 @@ class Command(BaseCommand):
             raise CommandError(f"e2e_report: no test results in {file}; an empty run is never a pass.", returncode=2)
         summary = summarize(results, source=file.name, input_format=detected, slowest=slowest)
 
+        if hasattr(self.stdout, "reconfigure"):
+            # Test names and messages are any Unicode: a console that cannot show a character gets an escape,
+            # not a traceback after half a report.
+            self.stdout.reconfigure(errors="backslashreplace")
         if format == "json":
             self.stdout.write(json.dumps(summary_as_dict(summary), indent=2))
         else:
