@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -14,6 +15,10 @@ from aosproject.metrics import ALERTS_RECEIVED
 
 # Model field lengths: Alertmanager does not bound label values, we keep what fits.
 _LENGTHS = {"alertname": 200, "severity": 32, "tenant_label": 200, "generator_url": 1000, "receiver": 200}
+_REFRESHED = ["ends_at", "labels", "annotations", "generator_url", "receiver", "notifications", "updated_at"]
+_UPDATE_BATCH = 500  # rows per UPDATE ... CASE statement: large groups stay a few statements, each bounded
+
+AlertKey = tuple[str, str, datetime]  # the row's identity: (fingerprint, status, starts_at)
 
 
 @dataclass(frozen=True)
@@ -26,58 +31,79 @@ def _fitted(field: str, value: str) -> str:
     return value[: _LENGTHS[field]]
 
 
-def alert_store(*, alert: dict[str, Any], receiver: str) -> bool:
-    """Stores one validated webhook alert; True when a new row was created, False for a repeat.
+def _key(alert: dict[str, Any]) -> AlertKey:
+    return (alert["fingerprint"].lower(), alert["status"], alert["startsAt"])
 
-    Idempotent per (fingerprint, status, startsAt): a repeat notification refreshes the end,
-    labels and annotations and counts itself in `notifications`. Update first, insert if nothing
-    matched; two concurrent inserts meet the unique constraint, and the loser updates instead.
-    """
-    labels = alert["labels"]
-    key = {"fingerprint": alert["fingerprint"].lower(), "status": alert["status"], "starts_at": alert["startsAt"]}
-    changes = {
+
+def _changes(alert: dict[str, Any], receiver: str) -> dict[str, Any]:
+    """What a repeat notification refreshes."""
+    return {
         "ends_at": alert["endsAt"],
-        "labels": labels,
+        "labels": alert["labels"],
         "annotations": alert["annotations"],
         "generator_url": _fitted("generator_url", alert["generatorURL"]),
         "receiver": _fitted("receiver", receiver),
     }
 
-    def repeat() -> bool:
-        return bool(
-            Alert.objects.filter(**key).update(
-                **changes, notifications=F("notifications") + 1, updated_at=timezone.now()
-            )
-        )
 
-    if repeat():
-        return False
-    try:
-        with transaction.atomic():  # a savepoint: the IntegrityError must not spoil the batch
-            Alert.objects.create(
-                **key,
-                **changes,
-                alertname=_fitted("alertname", labels.get("alertname", "")),
-                severity=_fitted("severity", labels.get("severity", "")),
-                tenant_label=_fitted("tenant_label", labels.get("tenant_id", "")),
-                injected=labels.get("injected") == "true",
-            )
-    except IntegrityError:
-        if not repeat():  # not a duplicate after all: a real integrity problem
-            raise
-        return False
-    return True
+def _new_row(alert: dict[str, Any], receiver: str) -> Alert:
+    """The row for a state not stored yet, at 0 notifications (the batch's UPDATE counts this one)."""
+    fingerprint, status, starts_at = _key(alert)
+    labels = alert["labels"]
+    return Alert(
+        fingerprint=fingerprint,
+        status=status,
+        starts_at=starts_at,
+        **_changes(alert, receiver),
+        alertname=_fitted("alertname", labels.get("alertname", "")),
+        severity=_fitted("severity", labels.get("severity", "")),
+        tenant_label=_fitted("tenant_label", labels.get("tenant_id", "")),
+        injected=labels.get("injected") == "true",
+        notifications=0,
+    )
+
+
+def _stored(keys: list[AlertKey]) -> dict[AlertKey, tuple[int, int]]:
+    """`{key: (pk, notifications)}` of the rows stored for these alert states (one query)."""
+    rows = Alert.objects.filter(fingerprint__in={k[0] for k in keys}, starts_at__in={k[2] for k in keys}).values_list(
+        "pk", "fingerprint", "status", "starts_at", "notifications"
+    )
+    wanted = set(keys)
+    return {(fp, status, starts): (pk, n) for pk, fp, status, starts, n in rows if (fp, status, starts) in wanted}
 
 
 def alert_batch_store(*, payload: dict[str, Any]) -> StoreResult:
-    """Stores every alert of one validated Alertmanager webhook payload, in one transaction."""
-    created = updated = 0
-    with transaction.atomic():
-        for alert in payload["alerts"]:
-            if alert_store(alert=alert, receiver=payload["receiver"]):
-                created += 1
-            else:
-                updated += 1
+    """Stores every alert of one validated Alertmanager webhook payload, in one transaction.
+
+    Idempotent per (fingerprint, status, startsAt): a repeat notification refreshes the end,
+    labels and annotations and counts itself in `notifications`. A few queries per payload, not
+    per alert: INSERT the states with `notifications=0`, skipping those stored already (the unique
+    constraint decides: an insert racing a concurrent notification's waits for it, then skips);
+    SELECT tells which rows are ours (still at 0); one UPDATE counts the notification on each row.
+    Inserting first also makes SQLite take its write lock before reading. A state listed twice is
+    stored once (the last copy wins), and states are written in key order so that concurrent
+    notifications wait on each other's rows in one order instead of deadlocking.
+    """
+    receiver = payload["receiver"]
+    alerts = {_key(alert): alert for alert in payload["alerts"]}
+    keys = sorted(alerts)
+    created = 0
+    if keys:
+        with transaction.atomic():
+            Alert.objects.bulk_create([_new_row(alerts[key], receiver) for key in keys], ignore_conflicts=True)
+            stored = _stored(keys)
+            created = sum(1 for _, notifications in stored.values() if notifications == 0)
+            now = timezone.now()
+            rows = [
+                Alert(
+                    pk=stored[key][0],
+                    **_changes(alerts[key], receiver),
+                    notifications=F("notifications") + 1,
+                    updated_at=now,
+                )
+                for key in keys
+            ]
+            Alert.objects.bulk_update(rows, _REFRESHED, batch_size=_UPDATE_BATCH)
     for alert in payload["alerts"]:
         ALERTS_RECEIVED.labels(status=alert["status"]).inc()
-    return StoreResult(created=created, updated=updated)
+    return StoreResult(created=created, updated=len(keys) - created)

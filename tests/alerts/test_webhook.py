@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from alerts.models import Alert, AlertStatus
-from alerts.services import alert_batch_store, alert_store
+from alerts.serializers import WebhookPayload
+from alerts.services import StoreResult, alert_batch_store
 from tests.conftest import client_with_key
 from tests.runtime.pooled_server import PooledLiveServer
+from tests.runtime.test_idempotency_live import _fire as fire_concurrently
 from tests.test_metrics import exposed, families, scrape
 
 URL = "/api/v1/alerts/webhook"
@@ -92,6 +94,31 @@ def test_it_stores_a_firing_alert_with_fields_derived_from_labels(hook):
     assert alert.labels["environment"] == "test" and alert.annotations["summary"] == "Spend is high"
     assert alert.receiver == "aos-webhook" and alert.generator_url.startswith("http://prometheus.test/")
     assert alert.notifications == 1
+
+
+def test_it_stores_a_state_listed_twice_in_one_payload_once(hook):
+    copy = am_alert(fingerprint="A1B2C3D4E5F60718", annotations={"summary": "second copy"})  # the same, upper case
+    resolved = am_alert(status="resolved", endsAt="2026-11-30T05:20:00Z")
+    response = post(hook, payload(am_alert(), copy, resolved))
+    assert response.json() == {"created": 2, "updated": 0}
+    firing = Alert.objects.get(status="firing")
+    assert (firing.fingerprint, firing.notifications) == ("a1b2c3d4e5f60718", 1)
+    assert firing.annotations == {"summary": "second copy"}  # the last copy wins
+
+
+def test_it_stores_a_large_group_in_a_few_queries(hook, django_assert_max_num_queries):
+    def group(start: int, stop: int) -> dict:
+        alerts = [
+            am_alert(fingerprint=f"{i:016x}", labels={"alertname": "AOSBulk", "n": str(i)}) for i in range(start, stop)
+        ]
+        return payload(*alerts)
+
+    post(hook, group(0, 100))
+    # savepoint, INSERT of the new (skipping the stored), SELECT, UPDATE, release: not one per alert
+    with django_assert_max_num_queries(6):
+        response = post(hook, group(50, 150))
+    assert response.json() == {"created": 50, "updated": 50}
+    assert Counter(Alert.objects.values_list("notifications", flat=True)) == {1: 100, 2: 50}
 
 
 def test_it_updates_a_repeat_notification_instead_of_duplicating_it(hook):
@@ -174,7 +201,8 @@ def test_it_refuses_a_missing_or_wrong_token(hook, authorization):
         client.credentials(HTTP_AUTHORIZATION=authorization)
     response = post(client, payload())
     assert response.status_code == 401
-    assert response.json()["error"] == "not_authenticated"
+    # One answer for every failure: nothing tells a caller which part of its guess was wrong.
+    assert response.json() == {"error": "not_authenticated", "message": "Missing or invalid Alertmanager bearer token."}
     assert response["WWW-Authenticate"] == 'Bearer realm="alertmanager"'
     assert not Alert.objects.exists()
 
@@ -197,6 +225,16 @@ def test_it_is_not_tenant_scoped_nor_rate_limited(hook, settings, tenant_a):
     responses = [post(hook, payload()) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert "X-RateLimit-Limit" not in responses[-1]
+
+
+def test_it_refuses_an_oversized_body_with_a_413_and_stores_nothing(hook, settings):
+    settings.API_MAX_BODY_BYTES = 4096
+    body = payload(*(am_alert(fingerprint=f"{i:016x}") for i in range(20)))
+    assert len(json.dumps(body)) > 4096
+    response = post(hook, body)
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert not Alert.objects.exists()
 
 
 def test_it_checks_the_token_before_reading_the_body(settings, db):
@@ -274,25 +312,16 @@ def live(transactional_db, settings):
 
 
 def test_it_stores_concurrent_repeats_of_one_alert_once(live):
+    """24 deliveries of one group at once, half listing its alerts in the other order: 2 rows, no error."""
     n = 24
-    body = payload(am_alert(), am_alert(fingerprint="0000000000000003"))
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def hit(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = requests.post(
-                f"{live.url}{URL}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
-            )
-        except requests.RequestException as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=hit, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    alerts = [am_alert(), am_alert(fingerprint="0000000000000003")]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        bursts = [
+            pool.submit(fire_concurrently, f"{live.url}{URL}", headers, payload(*order), n // 2)
+            for order in (alerts, alerts[::-1])
+        ]
+    results = [response for burst in bursts for response in burst.result()]
     assert Counter(getattr(r, "status_code", r) for r in results) == {200: n}, results[:3]
     assert sum(r.json()["created"] for r in results) == 2
     assert sum(r.json()["updated"] for r in results) == 2 * n - 2
@@ -302,44 +331,66 @@ def test_it_stores_concurrent_repeats_of_one_alert_once(live):
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_it_turns_a_lost_insert_race_into_an_update():
-    """Deterministic race on PostgreSQL: B's insert waits on A's uncommitted row, then updates it."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs concurrent writers (PostgreSQL)")
-    from alerts.serializers import WebhookPayload
-
-    parsed = WebhookPayload(data=payload())
+def validated(*alerts: dict) -> dict:
+    parsed = WebhookPayload(data=payload(*alerts))
     parsed.is_valid(raise_exception=True)
-    alert = parsed.validated_data["alerts"][0]
-    a_inserted, a_may_commit = threading.Event(), threading.Event()
+    return parsed.validated_data
+
+
+def race(*, a_first: dict, a_then: dict | None, b: dict) -> dict:
+    """Writer A stores `a_first` and holds its transaction open while B stores `b`; then A stores
+    `a_then` (if any) and commits. Returns each writer's StoreResult, or the exception it raised."""
+    a_holds, a_may_go_on = threading.Event(), threading.Event()
     outcome: dict = {}
 
-    def writer_a() -> None:
+    def writer(name: str, work) -> None:
         try:
-            with transaction.atomic():
-                outcome["a"] = alert_store(alert=copy.deepcopy(alert), receiver="r")
-                a_inserted.set()
-                a_may_commit.wait(10)
+            outcome[name] = work()
+        except Exception as exc:  # kept, so the assertion shows it
+            outcome[name] = exc
         finally:
             connections.close_all()
 
-    def writer_b() -> None:
-        try:
-            outcome["b"] = alert_batch_store(payload={"alerts": [copy.deepcopy(alert)], "receiver": "r"})
-        finally:
-            connections.close_all()
+    def work_a():
+        with transaction.atomic():
+            first = alert_batch_store(payload=a_first)
+            a_holds.set()
+            a_may_go_on.wait(10)
+            return alert_batch_store(payload=a_then) if a_then else first
 
-    thread_a = threading.Thread(target=writer_a)
+    thread_a = threading.Thread(target=writer, args=("a", work_a))
     thread_a.start()
-    assert a_inserted.wait(10)
-    thread_b = threading.Thread(target=writer_b)
+    assert a_holds.wait(10)
+    thread_b = threading.Thread(target=writer, args=("b", lambda: alert_batch_store(payload=b)))
     thread_b.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     assert thread_b.is_alive(), "B should be waiting on A's uncommitted row"
-    a_may_commit.set()
+    a_may_go_on.set()
     thread_a.join(10)
     thread_b.join(10)
-    assert outcome["a"] is True
-    assert (outcome["b"].created, outcome["b"].updated) == (0, 1)
+    return outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_waits_for_a_concurrent_insert_of_the_same_alert_and_counts_itself_on_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers (PostgreSQL)")
+    body = validated(am_alert())
+    outcome = race(a_first=body, a_then=None, b=body)
+    assert outcome == {"a": StoreResult(created=1), "b": StoreResult(updated=1)}
     assert list(Alert.objects.values_list("notifications", flat=True)) == [2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_writes_a_groups_alerts_in_one_order_so_concurrent_groups_cannot_deadlock():
+    """A holds X and will write Y next; B lists Y before X. Written in B's order, B would hold Y and
+    wait on X while A waits on Y: PostgreSQL would abort one of them as a deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers (PostgreSQL)")
+    x, y = am_alert(fingerprint="000000000000000a"), am_alert(fingerprint="000000000000000b")
+    outcome = race(a_first=validated(x), a_then=validated(y), b=validated(y, x))
+    assert outcome == {"a": StoreResult(created=1), "b": StoreResult(updated=2)}
+    assert sorted(Alert.objects.values_list("fingerprint", "notifications")) == [
+        ("000000000000000a", 2),
+        ("000000000000000b", 2),
+    ]
