@@ -15,6 +15,17 @@ from alerts.models import AlertStatus
 
 # Alertmanager sends Go's zero time for "no end" (firing alerts without endsAt).
 GO_ZERO_YEAR = 1
+# FNV-1a 64, as Prometheus' `model.LabelSet.Fingerprint` hashes a label set.
+_FNV_OFFSET, _FNV_PRIME, _LABEL_SEPARATOR = 0xCBF29CE484222325, 0x100000001B3, b"\xff"
+
+
+def alertmanager_fingerprint(labels: dict[str, str]) -> str:
+    """The fingerprint Alertmanager gives these labels (old Alertmanagers send none in the webhook)."""
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for byte in name.encode() + _LABEL_SEPARATOR + labels[name].encode() + _LABEL_SEPARATOR:
+            digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
 
 
 class LabelSet(serializers.DictField):
@@ -41,12 +52,17 @@ class WebhookAlert(serializers.Serializer):
     generatorURL = serializers.CharField(  # noqa: N815
         required=False, allow_blank=True, default="", trim_whitespace=False
     )
-    fingerprint = serializers.RegexField(r"^[0-9a-fA-F]{1,64}$", max_length=64)
+    fingerprint = serializers.RegexField(r"^[0-9a-fA-F]{1,64}$", max_length=64, required=False)
 
     def validate_startsAt(self, value: datetime | None) -> datetime:  # noqa: N802
         if value is None:
             raise serializers.ValidationError("An alert needs a start time.")
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        if "fingerprint" not in attrs:
+            attrs["fingerprint"] = alertmanager_fingerprint(attrs["labels"])
+        return attrs
 
 
 class WebhookPayload(serializers.Serializer):

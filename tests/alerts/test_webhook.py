@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -15,7 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from alerts.models import Alert, AlertStatus
-from alerts.serializers import WebhookPayload
+from alerts.serializers import WebhookPayload, alertmanager_fingerprint
 from alerts.services import StoreResult, alert_batch_store
 from tests.conftest import client_with_key
 from tests.runtime.pooled_server import PooledLiveServer
@@ -25,6 +26,9 @@ from tests.test_metrics import exposed, families, scrape
 URL = "/api/v1/alerts/webhook"
 TOKEN = "am-webhook-secret"
 STARTS = "2026-11-30T05:00:00.123456789Z"  # Alertmanager sends nanoseconds
+# Bodies a real Alertmanager 0.25.0 (Debian prometheus-alertmanager) POSTed, saved byte for byte:
+# two alerts of one group (group_by: [alertname]) posted to its API v2, then resolved.
+CAPTURED = Path(__file__).parent / "fixtures" / "webhook"
 
 
 def am_alert(**overrides) -> dict:
@@ -94,6 +98,48 @@ def test_it_stores_a_firing_alert_with_fields_derived_from_labels(hook):
     assert alert.labels["environment"] == "test" and alert.annotations["summary"] == "Spend is high"
     assert alert.receiver == "aos-webhook" and alert.generator_url.startswith("http://prometheus.test/")
     assert alert.notifications == 1
+
+
+def post_captured(client, name: str):
+    raw = (CAPTURED / name).read_bytes()
+    return client.post(URL, raw, content_type="application/json", HTTP_USER_AGENT="Alertmanager/0.25.0")
+
+
+def test_it_stores_the_exact_bytes_a_real_alertmanager_sent(hook):
+    firing = post_captured(hook, "alertmanager-0.25-firing.json")
+    assert firing.status_code == 200, firing.content
+    assert firing.json() == {"created": 2, "updated": 0}
+    sent = json.loads((CAPTURED / "alertmanager-0.25-firing.json").read_bytes())["alerts"]
+    stored = {alert.fingerprint: alert for alert in Alert.objects.all()}
+    assert set(stored) == {"705adfdb48d4b20d", "8cabf67372fb9120"}
+    alert = stored["705adfdb48d4b20d"]
+    assert (alert.alertname, alert.severity, alert.tenant_label, alert.injected, alert.status) == (
+        "AOSCostOverrun",
+        "critical",
+        "tenant-a",
+        True,
+        "firing",
+    )
+    assert alert.labels == sent[0]["labels"] and alert.annotations == sent[0]["annotations"]
+    assert alert.annotations["description"] == 'Synthetic "quoted" – ünïcode'
+    assert alert.generator_url == "http://prometheus.test:9090/graph?g0.expr=aos_run_cost_usd_total&g0.tab=1"
+    assert alert.starts_at == datetime(2026, 11, 30, 5, 27, 22, tzinfo=UTC)
+    assert alert.ends_at is None and alert.receiver == "aos-webhook"
+
+    resolved = post_captured(hook, "alertmanager-0.25-resolved.json")
+    assert resolved.json() == {"created": 2, "updated": 0}
+    assert post_captured(hook, "alertmanager-0.25-resolved.json").json() == {"created": 0, "updated": 2}  # a retry
+    ended = Alert.objects.filter(status="resolved", ends_at=datetime(2026, 11, 30, 5, 28, 23, tzinfo=UTC))
+    assert sorted(ended.values_list("tenant_label", "notifications")) == [("tenant-a", 2), ("tenant-b", 2)]
+
+
+def test_it_derives_alertmanagers_fingerprint_when_an_old_alertmanager_sends_none(hook):
+    body = json.loads((CAPTURED / "alertmanager-0.25-firing.json").read_bytes())
+    sent = [alert.pop("fingerprint") for alert in body["alerts"]]
+    assert [alertmanager_fingerprint(alert["labels"]) for alert in body["alerts"]] == sent
+    assert alertmanager_fingerprint({}) == "cbf29ce484222325"  # Prometheus' empty label set signature
+    assert post(hook, body).json() == {"created": 2, "updated": 0}
+    assert sorted(Alert.objects.values_list("fingerprint", flat=True)) == sorted(sent)
 
 
 def test_it_stores_a_state_listed_twice_in_one_payload_once(hook):
@@ -270,7 +316,7 @@ def _bad(**changes) -> dict:
         (_bad(receiver=...), "receiver"),
         (_bad(alerts__0__status="pending"), "alerts.0.status"),
         (_bad(alerts__0__fingerprint="not-hex!"), "alerts.0.fingerprint"),
-        (_bad(alerts__0__fingerprint=...), "alerts.0.fingerprint"),
+        (_bad(alerts__0__fingerprint=""), "alerts.0.fingerprint"),
         (_bad(alerts__0__startsAt="yesterday"), "alerts.0.startsAt"),
         (_bad(alerts__0__startsAt="0001-01-01T00:00:00Z"), "alerts.0.startsAt"),
         (_bad(alerts__0__endsAt="soon"), "alerts.0.endsAt"),
