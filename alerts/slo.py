@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# The SLOs are about the requests named "simulate" (k6 tag `name`, locust request name) and the
+# check named "parity" (same plan and seed → byte-identical answer, PRODUCT.md §4).
+SIMULATE = "simulate"
+PARITY_CHECK = "parity"
 PASS, BREACH, NO_DATA = "PASS", "BREACH", "NO DATA"
 CRITICAL, WARNING = "critical", "warning"
 
@@ -52,6 +56,14 @@ class Measurements:
         if not self.parity_checks or self.parity_failures is None:
             return None
         return self.parity_failures / self.parity_checks
+
+
+def is_simulate(name: Any) -> bool:
+    return isinstance(name, str) and SIMULATE in name.lower()
+
+
+def fallback_note(reason: str) -> str:
+    return f"{reason}: latency and error rate are computed over ALL requests instead."
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Role, Tenant
 from accounts.services import api_key_create
-from alerts import slo, slo_inputs
+from alerts import slo, slo_inputs, slo_k6
 from tests.alerts.slo_fixtures import (
     LOCUST_HEADER,
     K6Requests,
@@ -93,11 +93,11 @@ def test_it_computes_exact_percentiles_from_k6_ndjson_samples(tmp_path):
 
 
 def test_it_interpolates_between_ranks_like_k6():
-    assert slo_inputs.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert slo_inputs.percentile([10.0], 99) == 10.0
-    assert slo_inputs.percentile([0.0, 100.0], 95) == pytest.approx(95.0)
+    assert slo_k6.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert slo_k6.percentile([10.0], 99) == 10.0
+    assert slo_k6.percentile([0.0, 100.0], 95) == pytest.approx(95.0)
     with pytest.raises(slo.NoSamplesError):
-        slo_inputs.percentile([], 50)
+        slo_k6.percentile([], 50)
 
 
 # Given summary numbers the parsers must report exactly; the breaching one fails every SLO.
