@@ -22,8 +22,8 @@ modes:
 
 exit codes:
   0  success
-  1  Alertmanager unreachable, timed out or refused the request; unknown fingerprint,
-     or (--resolve) an alert that was not injected
+  1  Alertmanager unreachable (network or TLS), timed out, refused or redirected the request;
+     ALERTMANAGER_TIMEOUT not above 0; unknown fingerprint, or (--resolve) an alert not injected
   2  bad usage (unknown option or --type, bad --duration/--severity/--name, --resolve without --fingerprint)
 
 Alertmanager: settings.ALERTMANAGER_URL (env ALERTMANAGER_URL), timeout ALERTMANAGER_TIMEOUT seconds.
