@@ -161,6 +161,28 @@ def metrics_access(request) -> int | None:
     return 401 if token else 403
 
 
+def _known_label_values_exported() -> None:
+    """Creates the children the alert rules use at 0, for every known label value.
+
+    A labelled child exists only once used, and then it starts at 1: `increase()` and `rate()`
+    count nothing from a series' start, so the first replay mismatch of a reason (after every
+    restart) would never fire AOSReplayMismatch. Run on every scrape (a few dict lookups), so the
+    zeros are in the first scrape; in multiprocess mode the scraping worker's zeros are enough.
+    """
+    from accounts.models import Tier  # the app registry is ready at scrape time
+    from traces.models import MismatchReason, TraceStatus
+
+    for tier in Tier.values:
+        for counter in (RATE_LIMIT_ALLOWED, RATE_LIMIT_BLOCKED, RUN_COST_USD):
+            counter.labels(tier=tier)
+    for reason in MismatchReason.values:
+        REPLAY_MISMATCHES.labels(reason=reason)
+    for status in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
+        RUNS.labels(status=status)
+    for parity in ("true", "false"):
+        REPLAYS.labels(parity=parity)
+
+
 def metrics_view(request):
     """The Prometheus exposition (django-prometheus's registry plus ours), behind `metrics_access`."""
     refused = metrics_access(request)
@@ -170,6 +192,7 @@ def metrics_view(request):
         return response
     if refused:
         return HttpResponse("Forbidden.\n", status=refused, content_type="text/plain")
+    _known_label_values_exported()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # As django-prometheus does for gunicorn workers, plus our database gauges.
         registry = prometheus_client.CollectorRegistry()

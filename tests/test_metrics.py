@@ -287,6 +287,40 @@ def test_it_counts_run_cost_by_tier_including_failed_runs(api_a_dev, tenant_a):
     assert exposed(after, "aos_run_cost_usd_total", tier="pro") == exposed(before, "aos_run_cost_usd_total", tier="pro")
 
 
+def test_it_counts_a_runs_cost_once_when_its_task_is_redelivered(tenant_a):
+    from runtime.services import run_create, run_execute
+    from tests.runtime.helpers import llm
+
+    trace = run_create(tenant=tenant_a, plan=[llm("a", model="gpt-4o", max_tokens=500)])
+    before = exposed(families(scrape()), "aos_run_cost_usd_total", tier=tenant_a.tier)
+    run_execute(trace_pk=trace.pk)
+    run_execute(trace_pk=trace.pk)  # a redelivered Celery task finds the run taken and does nothing
+    grew = exposed(families(scrape()), "aos_run_cost_usd_total", tier=tenant_a.tier) - before
+    trace.refresh_from_db()
+    assert trace.status == "succeeded" and trace.total_cost_cents > 0
+    assert grew == pytest.approx(trace.total_cost_cents / 100)
+
+
+def test_it_exports_every_alerted_label_value_at_zero_before_its_first_event():
+    """A child made by its first event starts at 1, which `increase()` never counts: the first replay
+    mismatch after a restart would not fire AOSReplayMismatch. Known label values are exported at 0."""
+    from accounts.models import Tier
+    from aosproject.metrics import RATE_LIMIT_BLOCKED, REPLAY_MISMATCHES, RUN_COST_USD, RUNS
+    from traces.models import MismatchReason
+
+    for counter in (RATE_LIMIT_BLOCKED, REPLAY_MISMATCHES, RUN_COST_USD, RUNS):
+        counter.clear()  # as after a restart
+    samples = {(s.name, tuple(s.labels.items())): s.value for f in families(scrape()).values() for s in f.samples}
+    expected = [("aos_replay_mismatches_total", ("reason", r)) for r in MismatchReason.values]
+    expected += [("aos_runs_total", ("status", s)) for s in ("succeeded", "failed")]
+    expected += [
+        (name, ("tier", t)) for t in Tier.values for name in ("aos_rate_limit_blocked_total", "aos_run_cost_usd_total")
+    ]
+    assert {(name, label): samples.get((name, (label,))) for name, label in expected} == {
+        (name, label): 0.0 for name, label in expected
+    }
+
+
 def test_it_exports_the_worker_heartbeat_recorded_by_the_beat_task():
     import time
 
