@@ -413,18 +413,30 @@ def test_it_defines_a_github_workflow_running_k6_and_the_strict_slo_report():
     import yaml
 
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "k6-load-test.yml").read_text())
+    assert "alerts/slo*.py" in workflow[True]["pull_request"]["paths"]  # YAML 1.1 reads the key `on` as True
     job = next(iter(workflow["jobs"].values()))
-    assert {"postgres", "redis"} <= set(job["services"])
-    steps = job["steps"]
-    runs = "\n".join(step.get("run", "") for step in steps)
-    uses = [step.get("uses", "") for step in steps]
-    assert any(u.startswith("grafana/setup-k6-action") for u in uses)
-    assert any(u.startswith("actions/upload-artifact") for u in uses)
-    assert "manage.py migrate" in runs and "create_tenant" in runs and "create_api_key" in runs
-    assert "gunicorn" in runs
-    assert "k6 run" in runs and "load-tests/simulate_k6.js" in runs
-    assert "--out json=" in runs and "--summary-export=" in runs
-    assert "manage.py slo_report summary.json --strict" in runs
+    services, env, steps = job["services"], job["env"], job["steps"]
+    # The app reaches the service containers on the ports they publish.
+    assert services["postgres"]["ports"] == ["5432:5432"] and "@127.0.0.1:5432/" in env["DATABASE_URL"]
+    assert services["redis"]["ports"] == ["6379:6379"] and env["REDIS_URL"].startswith("redis://127.0.0.1:6379/")
+    assert env["DEBUG"] == "0" and env["SECRET_KEY"]
+    script = (ROOT / "load-tests" / "simulate_k6.js").read_text()
+    for name in ("AOS_BASE_URL", "AOS_API_KEY", "AOS_SUMMARY_PATH", "AOS_PEAK_VUS"):
+        assert f"__ENV.{name}" in script, name
+
+    def step(needle):
+        return next(i for i, s in enumerate(steps) if needle in s.get("run", "") + s.get("uses", ""))
+
+    needles = ("manage.py migrate", "create_api_key", "gunicorn aosproject.wsgi", "grafana/setup-k6-action")
+    needles += ("k6 run", "slo_report summary.json --strict", "actions/upload-artifact")
+    order = [step(needle) for needle in needles]
+    assert order == sorted(order)
+    assert '"AOS_API_KEY=$AOS_API_KEY" >> "$GITHUB_ENV"' in steps[step("create_api_key")]["run"]
+    k6_run, gate, upload = steps[step("k6 run")], steps[step("--strict")], steps[step("upload-artifact")]
+    assert "--out json=k6.ndjson" in k6_run["run"] and "--summary-export=" in k6_run["run"]
+    assert k6_run["continue-on-error"] is True  # a failed k6 threshold still reaches the report...
+    assert "continue-on-error" not in gate and "if" not in gate  # ...and the strict report fails the job
+    assert env["AOS_SUMMARY_PATH"] == "summary.json" and upload["if"] == "always()"
 
 
 # --- real runs against a live test server -------------------------------------------------------
