@@ -52,8 +52,15 @@ def check_configuration(app_configs, **kwargs):
     if settings.INVALID_ENV:
         problems.append(
             Error(
-                f"These variables must be integers: {', '.join(settings.INVALID_ENV)}.",
+                f"These variables must be numbers: {', '.join(settings.INVALID_ENV)}.",
                 id="aos.E005",
+            )
+        )
+    if settings.ALERTMANAGER_TIMEOUT <= 0:
+        problems.append(
+            Error(
+                f"ALERTMANAGER_TIMEOUT must be above 0 seconds (it is {settings.ALERTMANAGER_TIMEOUT}).",
+                id="aos.E006",
             )
         )
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:

@@ -65,10 +65,17 @@ def test_it_reports_half_configured_bearer_verification(healthy, missing):
     assert problem.id == "aos.E004" and missing in problem.msg
 
 
-def test_it_reports_non_integer_variables(healthy):
+def test_it_reports_non_numeric_variables(healthy):
     healthy.INVALID_ENV = ["API_MAX_BODY_BYTES"]
     [problem] = check_configuration(None)
     assert problem.id == "aos.E005" and "API_MAX_BODY_BYTES" in problem.msg
+
+
+@pytest.mark.parametrize("timeout", [0, -1.5])
+def test_it_reports_an_alertmanager_timeout_that_is_not_above_zero(healthy, timeout):
+    healthy.ALERTMANAGER_TIMEOUT = timeout
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E006" and "ALERTMANAGER_TIMEOUT" in problem.msg
 
 
 def test_it_warns_about_sso_without_a_client_secret(healthy):
@@ -111,6 +118,8 @@ def test_it_reports_nothing_for_the_embedded_default():
     [
         ({"DEBUG": "0"}, "aos.E001"),
         ({"API_MAX_BODY_BYTES": "five-megs"}, "aos.E005"),
+        ({"ALERTMANAGER_TIMEOUT": "soon"}, "aos.E005"),
+        ({"ALERTMANAGER_TIMEOUT": "0"}, "aos.E006"),
         ({"DATABASE_URL": "mysql://x@127.0.0.1/x"}, "aos.E002"),
     ],
 )
