@@ -17,6 +17,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role, Tenant
+from accounts.ratelimit import TIER_LIMITS
 from accounts.services import api_key_create
 from alerts import slo, slo_inputs, slo_k6
 from tests.alerts.slo_fixtures import (
@@ -491,6 +492,25 @@ def test_it_fails_the_locust_parity_check_when_answers_differ(live_server, load_
     m = data["measurements"]
     assert m["parity_checks"] > 0 and m["parity_failures"] == m["parity_checks"]
     assert code == 1 and statuses(data)["parity failures"] == "BREACH"
+
+
+def test_it_counts_rate_limited_answers_as_errors_not_parity_failures(
+    live_server, tmp_path, transactional_db, monkeypatch
+):
+    # A free tenant limited to 10 requests a window (the live server runs in this process): the run
+    # touches at most two windows, so at most 20 answers are 200 and the rest 429.
+    monkeypatch.setitem(TIER_LIMITS, "free", 10)
+    tenant = Tenant.objects.create(slug="throttled", name="Throttled", tier="free")
+    key = api_key_create(tenant=tenant, role=Role.DEVELOPER)[1]
+    prefix = tmp_path / "loc"
+    run_locust(live_server.url, prefix, users=2, seconds=2, AOS_API_KEY=key, AOS_WAIT_MIN="0", AOS_WAIT_MAX="0")
+    code, data = report_json(prefix, "--strict", "--critical-only")
+    m = data["measurements"]
+    answered = m["simulate_requests"] - m["simulate_failed"]
+    assert 0 < answered <= 20 < m["simulate_requests"], m
+    assert m["parity_checks"] == answered and m["parity_failures"] == 0  # a 429 is an error, not a parity failure
+    assert any("status 429" in note for note in data["notes"])
+    assert code == 1 and statuses(data)["error rate"] == "BREACH"
 
 
 def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_server, load_test_key, tmp_path):
