@@ -161,13 +161,14 @@ def metrics_access(request) -> int | None:
     return 401 if token else 403
 
 
-def _known_label_values_exported() -> None:
+def known_label_values_export() -> None:
     """Creates the children the alert rules use at 0, for every known label value.
 
     A labelled child exists only once used, and then it starts at 1: `increase()` and `rate()`
     count nothing from a series' start, so the first replay mismatch of a reason (after every
     restart) would never fire AOSReplayMismatch. Run on every scrape (a few dict lookups), so the
     zeros are in the first scrape; in multiprocess mode the scraping worker's zeros are enough.
+    Idempotent: an AppConfig.ready() may call it too, to cover events before the first scrape.
     """
     from accounts.models import Tier  # the app registry is ready at scrape time
     from traces.models import MismatchReason, TraceStatus
@@ -192,7 +193,7 @@ def metrics_view(request):
         return response
     if refused:
         return HttpResponse("Forbidden.\n", status=refused, content_type="text/plain")
-    _known_label_values_exported()
+    known_label_values_export()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # As django-prometheus does for gunicorn workers, plus our database gauges.
         registry = prometheus_client.CollectorRegistry()
