@@ -28,6 +28,13 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 # --- k6 --out json (NDJSON) ----------------------------------------------------------------------
 
 
+# k6 writes a sample as `{"metric":"<name>","type":"Point",...}`. Most samples of a real run are of metrics
+# we do not read (http_req_waiting, data_sent, iterations, ...): they are skipped without parsing them.
+_POINT_PREFIX = '{"metric":"'
+_READ_METRICS = ("http_req_duration", "http_req_failed", "checks")
+_READ_POINT_PREFIXES = tuple(f'{_POINT_PREFIX}{metric}"' for metric in _READ_METRICS)
+
+
 @dataclass
 class _Requests:
     durations: list[float] = field(default_factory=list)
@@ -48,6 +55,8 @@ def parse_k6_ndjson(lines: Iterable[str]) -> Measurements:
         if not line.strip():
             continue
         seen_lines += 1
+        if line.startswith(_POINT_PREFIX) and not line.startswith(_READ_POINT_PREFIXES):
+            continue
         try:
             entry = json.loads(line)
         except json.JSONDecodeError as exc:

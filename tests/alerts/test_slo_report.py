@@ -203,6 +203,13 @@ def test_it_reads_gzipped_k6_ndjson_and_rejects_a_truncated_one(tmp_path):
     assert code == 2 and "cannot be read" in out
 
 
+def test_it_skips_k6_samples_of_metrics_it_does_not_read_without_parsing_them(tmp_path):
+    # Most lines of a real run (http_req_waiting, data_sent, ...): only their k6 prefix is looked at.
+    unread = '{"metric":"http_req_waiting","type":"Point","data":{"value":"never parsed"}}\n'
+    path = write(tmp_path, "k6.ndjson", unread + (FIXTURES / "k6_failures.ndjson").read_text() + unread)
+    assert slo_inputs.load(path) == slo_inputs.load(FIXTURES / "k6_failures.ndjson")
+
+
 def test_it_reports_no_data_when_k6_ndjson_says_nothing_about_failures(tmp_path):
     lines = [json.loads(line) for line in (FIXTURES / "k6_failures.ndjson").read_text().splitlines()]
     for line in lines:
