@@ -62,8 +62,15 @@ def _require_api_key(environment, **kwargs):
         raise SystemExit("AOS_API_KEY is not set (manage.py create_api_key --tenant T --role developer)")
 
 
+def _seconds(name: str, default: str) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds") from None
+
+
 class SimulateUser(HttpUser):
-    wait_time = between(float(os.environ.get("AOS_WAIT_MIN", "0.05")), float(os.environ.get("AOS_WAIT_MAX", "0.2")))
+    wait_time = between(_seconds("AOS_WAIT_MIN", "0.05"), _seconds("AOS_WAIT_MAX", "0.2"))
 
     def on_start(self) -> None:
         self.reference_sha256 = EXPECTED_SHA256

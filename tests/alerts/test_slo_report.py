@@ -492,6 +492,16 @@ def test_it_reports_a_real_locust_run_of_the_locustfile(live_server, load_test_k
     assert printed and int(printed.group(1)) == m["simulate_requests"]
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"AOS_API_KEY": ""}, "AOS_API_KEY is not set"), ({"AOS_WAIT_MIN": "fast"}, "AOS_WAIT_MIN must be a number")],
+)
+def test_it_stops_the_locustfile_with_a_clear_message_on_bad_settings(tmp_path, env, message):
+    run = run_locust("http://127.0.0.1:9", tmp_path / "loc", users=1, seconds=1, **{"AOS_API_KEY": "x", **env})
+    assert run.returncode != 0 and message in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_it_fails_the_locust_parity_check_when_answers_differ(live_server, load_test_key, tmp_path):
     prefix = tmp_path / "loc"
     run_locust(live_server.url, prefix, users=1, seconds=2, AOS_API_KEY=load_test_key, AOS_EXPECTED_SHA256="0" * 64)
