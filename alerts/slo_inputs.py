@@ -56,8 +56,11 @@ def _read_text(path: Path) -> str:
 
 
 def _read_json(path: Path) -> Any:
+    text = _read_text(path)
+    if not text.strip():
+        raise NoSamplesError(f"{path}: the file is empty")
     try:
-        return json.loads(_read_text(path))
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SloInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
@@ -104,11 +107,9 @@ def load(path: Path, fmt: str | None = None) -> Measurements:
         with _open_text(path) as lines:
             try:
                 return parse_k6_ndjson(lines)
-            except NoSamplesError as exc:
-                raise NoSamplesError(f"{path}: {exc}") from None
+            except SloInputError as exc:  # "line 7: ..." → "run.ndjson: line 7: ..."
+                raise type(exc)(f"{path}: {exc}") from None
     if fmt not in FORMATS:
         raise SloInputError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-    if not _read_text(path).strip():
-        raise NoSamplesError(f"{path}: the file is empty")
     data = _read_json(path)
     return parse_k6_summary_export(data) if fmt == "k6-summary" else parse_k6_handle_summary(data)
