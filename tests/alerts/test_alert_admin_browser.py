@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from alerts.models import Alert
 from tests.alerts.alertmanager_proc import alertmanager_missing, running_alertmanager, webhook_config
+from tests.browser import admin_page, needs_chromium, screenshots_publish
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TOKEN = "browser-webhook-token"
 
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    *needs_chromium,
     pytest.mark.skipif(alertmanager_missing(), reason="prometheus-alertmanager is not installed"),
 ]
 
@@ -36,7 +30,7 @@ def wait_for(predicate, *, timeout: float = 15.0) -> None:
 def test_it_shows_an_injected_alert_arriving_and_resolving(
     live_server, django_user_model, settings, tmp_path, monkeypatch, capsys
 ):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.ALERTS_WEBHOOK_TOKEN = TOKEN
@@ -53,14 +47,10 @@ def test_it_shows_an_injected_alert_arriving_and_resolving(
         call_command("inject_synthetic_alert", "--resolve", "--fingerprint", fingerprint)
         wait_for(lambda: Alert.objects.filter(fingerprint=fingerprint, status="resolved").exists())
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1800, "height": 700})
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/alerts/alert/")
-        page.fill("#id_username", "root")
-        page.fill("#id_password", "pw-root")
-        page.click("input[type=submit]")
-
+    signed_in = admin_page(
+        live_server.url, username="root", password="pw-root", next_path="/admin/alerts/alert/", width=1800, height=700
+    )
+    with signed_in as page:
         rows = page.locator("#result_list tbody tr")
         expect(rows).to_have_count(2)  # the firing notification and the resolved one
         expect(page.locator("#result_list")).to_contain_text("AOSReplayMismatch")
@@ -73,9 +63,5 @@ def test_it_shows_an_injected_alert_arriving_and_resolving(
         rows.first.locator("th a").click()  # the detail page shows the labels Alertmanager sent
         expect(page.locator("#content")).to_contain_text('"injected": "true"')
         expect(page.locator("#content")).to_contain_text(fingerprint)
-        browser.close()
 
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("AOS_UPDATE_SCREENSHOTS"):  # refresh docs/screenshots only when asked
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, DOCS_SCREENSHOTS / "alerts-list.png")
+    screenshots_publish({"alerts-list.png": shot})

@@ -3,36 +3,20 @@
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from accounts.models import Membership, Role
+from tests.browser import admin_page, needs_chromium, screenshots_publish
 from tests.traces.github_standin import REPO, github, github_on, make_trace  # noqa: F401
 from traces.mismatches import mismatch_record
 from traces.models import Mismatch
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
-]
+pytestmark = needs_chromium
 
 
 def _seed(tenant_a, tenant_b) -> Mismatch:
@@ -87,7 +71,7 @@ def _seed(tenant_a, tenant_b) -> Mismatch:
 
 @pytest.mark.django_db(transaction=True)
 def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, tenant_b, alice, tmp_path, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -100,13 +84,7 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
     # another connection context, which would be left open at teardown.
     expected_rows = Mismatch.objects.filter(resolved=False, reason="output_mismatch").count()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", "pw-alice")
-        page.click("input[type=submit]")
+    with admin_page(live_server.url, username="alice", password="pw-alice") as page:
         expect(page.locator("#aos-dashboards")).to_be_visible()
 
         # Filter the list: unresolved output mismatches, then search the trace.
@@ -148,7 +126,6 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         expect(page.locator("#mismatch-dashboard svg rect.bar")).to_have_count(30)
         shots["mismatch-dashboard.png"] = tmp_path / "mismatch-dashboard.png"
         page.screenshot(path=shots["mismatch-dashboard.png"], full_page=True)
-        browser.close()
 
     target.refresh_from_db()
     assert target.resolved and target.resolved_by == "alice"
@@ -158,9 +135,4 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         == "Resolved by alice\n\nPinned the exchange-rate fixture; replays are deterministic again."
     )
     assert issue["state"] == "closed"
-    for shot in shots.values():
-        assert shot.stat().st_size > 10_000
-    if os.environ.get("AOS_UPDATE_SCREENSHOTS"):  # refresh docs/screenshots only when asked
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        for name, shot in shots.items():
-            shutil.copyfile(shot, DOCS_SCREENSHOTS / name)
+    screenshots_publish(shots)
