@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -204,7 +205,24 @@ def test_it_loads_the_dashboard_with_a_datasource_variable():
     dashboard = json.loads((DEPLOY / "grafana/aos-control-plane.json").read_text())
     assert {v["name"] for v in dashboard["templating"]["list"]} >= {"datasource"}
     titles = {p["title"] for p in dashboard["panels"] if p["type"] == "row"}
-    assert titles == {"Rate limits", "Runs and simulation", "Replays and mismatches"}
+    assert titles == {"Rate limits", "Runs and simulation", "Replays and mismatches", "Cost, workers and alerts"}
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian package prometheus) is not installed")
+def test_it_charts_only_valid_promql(tmp_path):
+    """Every dashboard query parses: promtool checks them as recording rules (Grafana variables filled in)."""
+    dashboard = json.loads((DEPLOY / "grafana/aos-control-plane.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    filled = [e.replace("$__rate_interval", "5m").replace("$job", ".*") for e in exprs]
+    rules = {
+        "groups": [
+            {"name": "dashboard", "rules": [{"record": f"aos:panel_{i}", "expr": e} for i, e in enumerate(filled)]}
+        ]
+    }
+    (tmp_path / "panels.yml").write_text(json.dumps(rules))  # JSON is YAML
+    result = subprocess.run(["promtool", "check", "rules", "panels.yml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(exprs)} rules found" in result.stdout
 
 
 # promtool check/test of the rules: tests/alerts/test_alert_rules.py
