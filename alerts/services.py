@@ -15,7 +15,7 @@ from aosproject.metrics import ALERTS_RECEIVED
 
 # Model field lengths: Alertmanager does not bound label values, we keep what fits.
 _LENGTHS = {"alertname": 200, "severity": 32, "tenant_label": 200, "generator_url": 1000, "receiver": 200}
-_REFRESHED = ["ends_at", "labels", "annotations", "generator_url", "receiver", "notifications", "updated_at"]
+_REFRESHED = ["ends_at", "annotations", "generator_url", "receiver", "notifications", "updated_at"]
 _UPDATE_BATCH = 500  # rows per UPDATE ... CASE statement: large groups stay a few statements, each bounded
 
 AlertKey = tuple[str, str, datetime]  # the row's identity: (fingerprint, status, starts_at)
@@ -39,7 +39,6 @@ def _changes(alert: dict[str, Any], receiver: str) -> dict[str, Any]:
     """What a repeat notification refreshes."""
     return {
         "ends_at": alert["endsAt"],
-        "labels": alert["labels"],
         "annotations": alert["annotations"],
         "generator_url": _fitted("generator_url", alert["generatorURL"]),
         "receiver": _fitted("receiver", receiver),
@@ -54,6 +53,7 @@ def _new_row(alert: dict[str, Any], receiver: str) -> Alert:
         fingerprint=fingerprint,
         status=status,
         starts_at=starts_at,
+        labels=labels,
         **_changes(alert, receiver),
         alertname=_fitted("alertname", labels.get("alertname", "")),
         severity=_fitted("severity", labels.get("severity", "")),
@@ -76,10 +76,11 @@ def alert_batch_store(*, payload: dict[str, Any]) -> StoreResult:
     """Stores every alert of one validated Alertmanager webhook payload, in one transaction.
 
     Idempotent per (fingerprint, status, startsAt): a repeat notification refreshes the end,
-    labels and annotations and counts itself in `notifications`. A few queries per payload, not
+    annotations, generator URL and receiver and counts itself in `notifications`. A few queries per payload, not
     per alert: INSERT the states with `notifications=0`, skipping those stored already (the unique
     constraint decides: an insert racing a concurrent notification's waits for it, then skips);
-    SELECT tells which rows are ours (still at 0); one UPDATE counts the notification on each row.
+    SELECT tells which rows are ours (still at 0); one UPDATE counts them, one bulk UPDATE refreshes
+    and counts the repeats.
     Inserting first also makes SQLite take its write lock before reading. A state listed twice is
     stored once (the last copy wins), and states are written in key order so that concurrent
     notifications wait on each other's rows in one order instead of deadlocking.
@@ -92,9 +93,14 @@ def alert_batch_store(*, payload: dict[str, Any]) -> StoreResult:
         with transaction.atomic():
             Alert.objects.bulk_create([_new_row(alerts[key], receiver) for key in keys], ignore_conflicts=True)
             stored = _stored(keys)
-            created = sum(1 for _, notifications in stored.values() if notifications == 0)
             now = timezone.now()
-            rows = [
+            ours = [pk for pk, notifications in stored.values() if notifications == 0]
+            created = len(ours)
+            # Rows inserted just now hold this notification's values already: count it, in one UPDATE.
+            Alert.objects.filter(pk__in=ours).update(notifications=1, updated_at=now)
+            # Repeats refresh what may change. Labels are not among it: equal labels are what makes
+            # the fingerprint equal. bulk_update's cost is rows x fields (one CASE per field), in Python.
+            repeats = [
                 Alert(
                     pk=stored[key][0],
                     **_changes(alerts[key], receiver),
@@ -102,8 +108,9 @@ def alert_batch_store(*, payload: dict[str, Any]) -> StoreResult:
                     updated_at=now,
                 )
                 for key in keys
+                if stored[key][1] != 0
             ]
-            Alert.objects.bulk_update(rows, _REFRESHED, batch_size=_UPDATE_BATCH)
+            Alert.objects.bulk_update(repeats, _REFRESHED, batch_size=_UPDATE_BATCH)
     for alert in payload["alerts"]:
         ALERTS_RECEIVED.labels(status=alert["status"]).inc()
     return StoreResult(created=created, updated=len(keys) - created)
