@@ -246,6 +246,8 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
         replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
         prevalidated=original.source != TraceSource.INGEST,
     )
+    # Replays spend too: every re-executed step (check, execute) costs; a step served from the recording does not.
+    RUN_COST_USD.labels(tier=tenant.tier).inc(execution.total_cost_cents / 100)
     divergence = engine.compare(
         recorded, execution.steps, behaviours, recorded_root=original.root_hash, replay_root=execution.root_hash
     )

@@ -319,6 +319,25 @@ def test_it_counts_a_runs_cost_once_when_its_task_is_redelivered(tenant_a):
     assert grew == pytest.approx(trace.total_cost_cents / 100)
 
 
+def test_it_counts_the_spend_of_replayed_steps_but_not_of_served_ones(api_a_dev, tenant_a):
+    from tests.runtime.helpers import llm, replay, run
+
+    step = llm("a", model="gpt-4o", max_tokens=500)
+    checked = run(api_a_dev, [step]).json()  # replay re-executes the call to check its output
+    served = run(api_a_dev, [{**step, "replay": "skip"}]).json()  # replay serves the recorded output
+    cost = Trace.objects.get(run_id=checked["run_id"]).total_cost_cents / 100
+    assert cost > 0
+
+    def spent() -> float:
+        return exposed(families(scrape()), "aos_run_cost_usd_total", tier=tenant_a.tier)
+
+    before = spent()
+    assert replay(api_a_dev, served["run_id"]).json()["parity"] is True
+    assert spent() == before
+    assert replay(api_a_dev, checked["run_id"]).json()["parity"] is True
+    assert spent() - before == pytest.approx(cost)
+
+
 def test_it_exports_every_alerted_label_value_at_zero_before_its_first_event():
     """A child made by its first event starts at 1, which `increase()` never counts: the first replay
     mismatch after a restart would not fire AOSReplayMismatch. Known label values are exported at 0."""
