@@ -38,7 +38,9 @@ NOTIFICATIONS = Counter(
 IDEMPOTENCY = Counter("aos_idempotency_total", "Idempotency-Key outcomes.", ["result"])
 RETENTION_DELETED = Counter("aos_retention_deleted_total", "Traces deleted by retention.")
 # Beyond §10, for the alert rules (deploy/prometheus/aos_rules.yml): spend, and what Alertmanager sent us.
-RUN_COST_USD = Counter("aos_run_cost_usd_total", "Cost of executed runs and replays in US dollars, by tenant tier.", ["tier"])
+RUN_COST_USD = Counter(
+    "aos_run_cost_usd_total", "Cost of executed runs and replays in US dollars, by tenant tier.", ["tier"]
+)
 ALERTS_RECEIVED = Counter(
     "aos_alerts_received_total", "Alerts received on the Alertmanager webhook, by status.", ["status"]
 )
