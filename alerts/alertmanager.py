@@ -70,6 +70,19 @@ class ActiveAlert:
         )
 
 
+# FNV-1a 64, as Prometheus' `model.LabelSet.Fingerprint` hashes a label set.
+_FNV_OFFSET, _FNV_PRIME, _LABEL_SEPARATOR = 0xCBF29CE484222325, 0x100000001B3, b"\xff"
+
+
+def alertmanager_fingerprint(labels: dict[str, str]) -> str:
+    """The fingerprint Alertmanager gives these labels (old Alertmanagers send none in the webhook)."""
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for byte in name.encode() + _LABEL_SEPARATOR + labels[name].encode() + _LABEL_SEPARATOR:
+            digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{digest:016x}"
+
+
 def _rfc3339(moment: datetime | str) -> str:
     if isinstance(moment, str):
         return moment
@@ -132,9 +145,9 @@ class AlertmanagerClient:
     def post_alert(self, alert: PostableAlert, *, lookup_within: float | None = None) -> ActiveAlert:
         """Posts one alert and returns it as Alertmanager holds it, fingerprint included."""
         self.post_alerts([alert])
-        # The POST returns no fingerprint, so we look the alert up by its exact labels rather than
-        # re-implement Alertmanager's label-set hash. Polled briefly: behind a load balancer the next
-        # request may reach a replica that has not received the alert yet.
+        # The POST returns no fingerprint, so we ask for the alert by its exact labels: that also proves
+        # Alertmanager holds it. Polled briefly: behind a load balancer the next request may reach a
+        # replica that has not received the alert yet.
         deadline = time.monotonic() + (self.timeout if lookup_within is None else lookup_within)
         while (held := self.find_by_labels(alert.labels)) is None:
             if time.monotonic() >= deadline:
@@ -144,10 +157,10 @@ class AlertmanagerClient:
             time.sleep(0.2)
         return held
 
-    def list_alerts(self, *, filters: Mapping[str, str] | None = None, active: bool = True) -> list[ActiveAlert]:
+    def list_alerts(self, *, filters: Mapping[str, str] | None = None) -> list[ActiveAlert]:
         """Alerts Alertmanager holds that are not yet resolved, optionally only exact label matches."""
         params: list[tuple[str, str]] = [("filter", matcher(name, value)) for name, value in (filters or {}).items()]
-        params.append(("active", "true" if active else "false"))
+        params.append(("active", "true"))
         response = self._request("GET", "/api/v2/alerts", params=params)
         try:
             items = response.json()

@@ -11,21 +11,11 @@ from datetime import datetime
 
 from rest_framework import serializers
 
+from alerts.alertmanager import alertmanager_fingerprint
 from alerts.models import AlertStatus
 
 # Alertmanager sends Go's zero time for "no end" (firing alerts without endsAt).
 GO_ZERO_YEAR = 1
-# FNV-1a 64, as Prometheus' `model.LabelSet.Fingerprint` hashes a label set.
-_FNV_OFFSET, _FNV_PRIME, _LABEL_SEPARATOR = 0xCBF29CE484222325, 0x100000001B3, b"\xff"
-
-
-def alertmanager_fingerprint(labels: dict[str, str]) -> str:
-    """The fingerprint Alertmanager gives these labels (old Alertmanagers send none in the webhook)."""
-    digest = _FNV_OFFSET
-    for name in sorted(labels):
-        for byte in name.encode() + _LABEL_SEPARATOR + labels[name].encode() + _LABEL_SEPARATOR:
-            digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-    return f"{digest:016x}"
 
 
 class LabelSet(serializers.DictField):

@@ -15,8 +15,9 @@ from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from alerts.alertmanager import alertmanager_fingerprint
 from alerts.models import Alert, AlertStatus
-from alerts.serializers import WebhookPayload, alertmanager_fingerprint
+from alerts.serializers import WebhookPayload
 from alerts.services import StoreResult, alert_batch_store
 from tests.conftest import client_with_key
 from tests.runtime.pooled_server import PooledLiveServer
