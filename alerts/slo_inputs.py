@@ -99,10 +99,13 @@ def load(path: Path, fmt: str | None = None) -> Measurements:
         paths = locust_paths(path)
         stats_path, failures_path = paths if paths else (path, None)
         failures = _read_text(failures_path) if failures_path and failures_path.is_file() else None
+        stats = _read_text(stats_path)
         try:
-            return parse_locust_stats(_read_text(stats_path), failures)
+            return parse_locust_stats(stats, failures)
         except csv.Error as exc:
             raise SloInputError(f"{stats_path}: malformed CSV ({exc})") from None
+        except SloInputError as exc:  # name the file, as for k6 below
+            raise type(exc)(f"{stats_path}: {exc}") from None
     if fmt == "k6-json":
         with _open_text(path) as lines:
             try:
