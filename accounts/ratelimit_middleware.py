@@ -9,6 +9,8 @@ Views that opt out of throttling (webhooks: `throttle_classes = []`) get no head
 
 from __future__ import annotations
 
+from django.utils.log import log_response
+
 from accounts.principal import Principal
 from accounts.ratelimit import TenantRateThrottle, export_tier_limits, rate_limit_peek
 
@@ -38,6 +40,10 @@ class RateLimitHeadersMiddleware:
         if state is not None:
             for name, value in state.headers().items():
                 response[name] = value
+        if response.status_code == 429:
+            # A client over its quota is expected traffic, not a server problem: INFO, not Django's
+            # WARNING (log_response marks the response logged, so Django does not log it again).
+            log_response("Too Many Requests: %s", request.path, response=response, request=request, level="info")
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -40,10 +40,13 @@ from rest_framework.response import Response
 
 from aos_sdk.hashing import H
 from aosproject.errors import ApiError
+from aosproject.log_throttle import LogThrottle
 from aosproject.metrics import IDEMPOTENCY
 from runtime.models import IdempotencyRecord
 
 logger = logging.getLogger(__name__)
+# Redis down: one warning a minute, not one per request (the rate limiter does the same).
+_degraded_warning = LogThrottle()
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -173,7 +176,8 @@ class _Claim:
         try:
             return fn()
         except Exception as exc:  # Redis down: the unique constraint still guarantees one execution
-            logger.warning("idempotency cache unavailable, using the database only: %s", exc)
+            if _degraded_warning.ready():
+                logger.warning("idempotency cache unavailable, using the database only: %s", exc)
             self.store = None
             return default
 

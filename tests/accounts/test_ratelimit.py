@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
 from datetime import UTC, datetime
 
@@ -247,3 +248,12 @@ def test_it_parses_tier_overrides_and_reports_malformed_ones(monkeypatch):
     monkeypatch.setenv("AOS_TEST_LIMITS", "free=lots,=5,dev=10")
     assert settings_module.env_tier_limits("AOS_TEST_LIMITS") == {"dev": 10}
     assert settings_module.INVALID_ENV == ["AOS_TEST_LIMITS"]  # reported once by system check aos.E005
+
+
+def test_it_logs_a_refused_request_at_info_not_warning(settings, tenant_a, caplog):
+    settings.RATELIMIT_TIER_OVERRIDES = {"pro": 1}
+    client = client_with_key(tenant_a, Role.VIEWER)
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 429, 429]
+    refused = [r for r in caplog.records if r.name == "django.request" and "Too Many Requests" in r.getMessage()]
+    assert [r.levelno for r in refused] == [logging.INFO, logging.INFO]

@@ -1,5 +1,7 @@
 """`@idempotent` on a counting endpoint: replay, 422, released failures, TTL, tenant scope."""
 
+import logging
+
 import pytest
 import time_machine
 from django.core.cache import cache
@@ -7,6 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from runtime import idempotency
 from runtime.idempotency import _cache_key, _Claim, _db_claim, _request_hash
 from runtime.models import IdempotencyRecord
 from tests.runtime import idem_urls
@@ -104,7 +107,7 @@ def test_it_refuses_an_overlong_key(api_a):
     assert response.json()["error"] == "validation_error"
 
 
-def test_it_falls_back_to_the_database_when_redis_is_down(api_a, settings):
+def test_it_falls_back_to_the_database_when_redis_is_down(api_a, settings, caplog):
     # A port nothing listens on: every Redis call fails fast; the unique row still decides.
     settings.CACHES = {
         "default": {
@@ -114,13 +117,17 @@ def test_it_falls_back_to_the_database_when_redis_is_down(api_a, settings):
         }
     }
     settings.RATELIMIT_ENABLE = False
-    first = post(api_a, {"x": 1})
-    second = post(api_a, {"x": 1})
-    reused = post(api_a, {"x": 2})
+    idempotency._degraded_warning.reset()  # another test may have warned within the minute
+    with caplog.at_level(logging.WARNING, logger="runtime.idempotency"):
+        first = post(api_a, {"x": 1})
+        second = post(api_a, {"x": 1})
+        reused = post(api_a, {"x": 2})
     assert first.status_code == 201
     assert second["Idempotent-Replayed"] == "true"
     assert reused.status_code == 422
     assert len(idem_urls.EXECUTIONS) == 1
+    # One degraded-mode warning for the outage, not one (or more) per request.
+    assert len([r for r in caplog.records if "idempotency cache unavailable" in r.getMessage()]) == 1
 
 
 def test_it_purges_expired_records(api_a):
