@@ -63,6 +63,13 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E006",
             )
         )
+    if settings.API_MAX_JSON_DEPTH < 2:
+        problems.append(
+            Error(
+                f"API_MAX_JSON_DEPTH must be at least 2 (it is {settings.API_MAX_JSON_DEPTH}); plans are nested.",
+                id="aos.E012",
+            )
+        )
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:
         problems.append(Warning("OIDC SSO is on but OIDC_RP_CLIENT_SECRET is empty.", id="aos.W001"))
     if settings.GITHUB_TOKEN and not settings.GITHUB_REPO:

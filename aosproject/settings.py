@@ -237,7 +237,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser plus the request guard (depth, NUL/surrogates, numbers canonical JSON can hold).
+    "DEFAULT_PARSER_CLASSES": ["aosproject.parsers.GuardedJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -261,6 +262,8 @@ SPECTACULAR_SETTINGS = {
 # Request bodies larger than this are refused with 413 before any parsing.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# JSON bodies nested deeper than this are refused with 400 before they are parsed (aosproject/jsonguard.py).
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 64)
 
 # --- Product limits and integrations ---------------------------------------------------------
 AOS_MAX_PLAN_STEPS = env_int("AOS_MAX_PLAN_STEPS", 200)

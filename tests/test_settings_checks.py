@@ -78,6 +78,13 @@ def test_it_reports_an_alertmanager_timeout_that_is_not_above_zero(healthy, time
     assert problem.id == "aos.E006" and "ALERTMANAGER_TIMEOUT" in problem.msg
 
 
+@pytest.mark.parametrize("depth", [0, 1])
+def test_it_reports_a_json_depth_limit_too_small_for_a_plan(healthy, depth):
+    healthy.API_MAX_JSON_DEPTH = depth
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E012" and "API_MAX_JSON_DEPTH" in problem.msg
+
+
 def test_it_warns_about_sso_without_a_client_secret(healthy):
     healthy.OIDC_RP_CLIENT_SECRET = ""
     [problem] = check_configuration(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 import django_filters
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
+from aosproject.jsonguard import JsonRefused, guarded_loads
 from runtime.idempotency import idempotent
 from traces.api import TraceCursorPagination
 from traces.github import GitHubError
@@ -203,9 +203,11 @@ class GitHubWebhookView(APIView):
             raise ApiError("invalid_signature", "Missing or invalid X-Hub-Signature-256.", 401)
         try:
             if request.content_type == "application/x-www-form-urlencoded":
-                payload = json.loads(parse_qs(body.decode())["payload"][0])
+                payload = guarded_loads(parse_qs(body.decode())["payload"][0])
             else:
-                payload = json.loads(body or b"{}")
+                payload = guarded_loads(body or b"{}")
+        except JsonRefused as exc:  # signed, but nothing the database could hold (NUL in html_url, ...)
+            raise ApiError("validation_error", exc.message, 400, fields=exc.fields)
         except (ValueError, KeyError, UnicodeDecodeError):
             raise ApiError("malformed_json", "The webhook payload is not JSON.", 400)
         if not isinstance(payload, dict):
