@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from vault.checks import secrets_key_problems
+
 
 @register(Tags.security, deploy=False)
 def check_configuration(app_configs, **kwargs):
@@ -70,6 +72,7 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E012",
             )
         )
+    problems.extend(secrets_key_problems())  # aos.E013, aos.E014
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:
         problems.append(Warning("OIDC SSO is on but OIDC_RP_CLIENT_SECRET is empty.", id="aos.W001"))
     if settings.GITHUB_TOKEN and not settings.GITHUB_REPO:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "runtime",
     "traces",
     "alerts",
+    "vault",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,12 @@ HTTP_CALL_ALLOWED_HOSTS = env_list("HTTP_CALL_ALLOWED_HOSTS")
 IDEMPOTENCY_TTL_SECONDS = env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 # An in-flight claim older than this is treated as abandoned (the worker died mid-request).
 IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 300)
+
+# Tenant secrets (vault/): Fernet keys, comma-separated; encrypt with the first, decrypt with any.
+AOS_SECRETS_KEYS = env_list("AOS_SECRETS_KEYS")
+# Without keys the embedded default (DEBUG on) derives a development key from SECRET_KEY; DEBUG off: aos.E013.
+AOS_SECRETS_DEV_KEY = DEBUG and not AOS_SECRETS_KEYS
+AOS_SECRET_MAX_BYTES = env_int("AOS_SECRET_MAX_BYTES", 16384)
 
 GITHUB_TOKEN = env("GITHUB_TOKEN")
 GITHUB_REPO = env("GITHUB_REPO")

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("traces.urls_tenant")),
     path("", include("alerts.urls")),
     path("", include("accounts.urls")),
+    path("", include("vault.urls")),
 ]
 
 urlpatterns = [

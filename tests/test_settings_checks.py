@@ -33,6 +33,7 @@ def healthy(settings):
     settings.OIDC_RP_CLIENT_SECRET = "s3cret"
     settings.GITHUB_TOKEN = ""
     settings.INVALID_ENV = []
+    settings.AOS_SECRETS_KEYS = ["E8wY9Z0fTQ0B4kq0S3dtbYHvN8n2Xk7YxH0QdG1m0aQ="]
     return settings
 
 
@@ -165,5 +166,7 @@ def test_it_refuses_to_serve_wsgi_with_a_configuration_error():
     refused = _import_wsgi(DEBUG="0")
     assert refused.returncode != 0
     assert "ImproperlyConfigured: aos.E001: SECRET_KEY is not set while DEBUG is off." in refused.stderr
-    assert _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50).returncode == 0
+    keys = "E8wY9Z0fTQ0B4kq0S3dtbYHvN8n2Xk7YxH0QdG1m0aQ="
+    assert _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50, AOS_SECRETS_KEYS=keys).returncode == 0
+    assert "aos.E013" in _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50).stderr
     assert _import_wsgi().returncode == 0
