@@ -1,30 +1,39 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from accounts.admin_scoping import TenantScopedAdminMixin, user_tenant_ids
+from accounts.admin_scoping import PLATFORM, PlatformAdminMixin, TenantScopedAdminMixin
 from accounts.models import ApiKey, Membership, Tenant
+
+# Users and groups are platform data: superusers only, whatever model permissions staff hold
+# (a staff user with auth.change_user could otherwise make itself a superuser).
+for model, base in ((get_user_model(), UserAdmin), (Group, GroupAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, type(f"Platform{base.__name__}", (PlatformAdminMixin, base), {}))
+
+# Platform fields: they set the tenant's rate limit, spend ceiling, retention and identity (the
+# slug is the tenant claim of JWTs). A tenant's admin sees them but only superusers change them.
+TENANT_PLATFORM_FIELDS = ["slug", "tier", "budget_cents", "retention_days"]
 
 
 @admin.register(Tenant)
 class TenantAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     tenant_field = "id"
     change_role = "admin"
-    delete_role = "admin"
+    delete_role = PLATFORM
+    add_role = PLATFORM
     list_display = ["slug", "name", "tier", "retention_days", "budget_cents", "github_repo", "created_at"]
     list_filter = ["tier"]
     search_fields = ["slug", "name"]
 
-    def get_queryset(self, request):
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        return qs if request.user.is_superuser else qs.filter(id__in=user_tenant_ids(request.user))
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, *TENANT_PLATFORM_FIELDS]
 
 
 class MembershipByUsernameForm(forms.ModelForm):
@@ -98,13 +107,21 @@ class ApiKeyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            raw = obj.set_new_secret()
-            super().save_model(request, obj, form, change)
-            messages.warning(request, f"New API key (shown once, copy it now): {raw}")
-            return
+            obj._raw_key = obj.set_new_secret()  # lives only on this object, for response_add
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Revoke selected API keys")
+    def response_add(self, request, obj, post_url_continue=None):
+        # The key is shown once, on this response; never put in the messages cookie or the session.
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "New API key",
+            "key": obj,
+            "raw_key": obj._raw_key,
+        }
+        return TemplateResponse(request, "admin/accounts/apikey/created.html", context)  # admin: never_cache
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} API key(s).")

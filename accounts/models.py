@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -32,6 +33,18 @@ slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Lower-case letter
 repo_validator = RegexValidator(r"^[\w.-]+/[\w.-]+$", "Use owner/name.")
 
 
+def github_repo_allowed(repo: str) -> bool:
+    """Whether the platform's GITHUB_TOKEN may be pointed at `repo` (GITHUB_REPO_ALLOWLIST).
+
+    Entries are `owner` (any repository of that owner) or `owner/name`, compared case-insensitively
+    as GitHub does. The platform's own GITHUB_REPO is always allowed.
+    """
+    wanted = repo.strip().lower()
+    owner = wanted.partition("/")[0]
+    allowed = {entry.lower() for entry in settings.GITHUB_REPO_ALLOWLIST}
+    return wanted == settings.GITHUB_REPO.strip().lower() or wanted in allowed or owner in allowed
+
+
 class TenantQuerySet(models.QuerySet):
     def for_user(self, user) -> TenantQuerySet:
         if user.is_superuser:
@@ -56,6 +69,13 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        # The platform's token writes issues there: a tenant must not aim it at any repository.
+        if self.github_repo and repo_validator.regex.match(self.github_repo) and not github_repo_allowed(self.github_repo):
+            raise ValidationError(
+                {"github_repo": "This repository is not in GITHUB_REPO_ALLOWLIST; ask the platform team to add it."}
+            )
 
     def skill_allowed(self, skill_id: str) -> bool:
         return not self.allowed_skills or skill_id in self.allowed_skills

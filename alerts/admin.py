@@ -10,16 +10,13 @@ from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html
 
+from accounts.admin_scoping import PlatformAdminMixin
 from alerts.models import Alert
 from traces.admin import pretty_json
 
 
-def _superuser(request) -> bool:
-    return request.user.is_active and request.user.is_superuser
-
-
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(PlatformAdminMixin, admin.ModelAdmin):
     list_display = [
         "alertname",
         "severity",
@@ -53,12 +50,6 @@ class AlertAdmin(admin.ModelAdmin):
         return flatten_fieldsets(self.fieldsets)
 
     # Superusers only; alerts arrive only from Alertmanager, so nobody adds, edits or deletes them here.
-    def has_module_permission(self, request):
-        return _superuser(request)
-
-    def has_view_permission(self, request, obj=None):
-        return _superuser(request)
-
     def has_add_permission(self, request):
         return False
 

@@ -283,6 +283,8 @@ AOS_SECRET_MAX_BYTES = env_int("AOS_SECRET_MAX_BYTES", 16384)
 
 GITHUB_TOKEN = env("GITHUB_TOKEN")
 GITHUB_REPO = env("GITHUB_REPO")
+# Repositories a tenant's github_repo may name (the platform token writes there): owners or owner/name.
+GITHUB_REPO_ALLOWLIST = env_list("GITHUB_REPO_ALLOWLIST")
 GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
 GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET")
 GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)

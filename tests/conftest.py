@@ -1,4 +1,8 @@
-"""Shared cast: tenant A (alice operator, bob developer, vic viewer), tenant B (carol)."""
+"""Shared cast: tenant A (alice operator, bob developer, vic viewer), tenant B (carol).
+
+Across both: dana is admin of A and viewer of B, otto operator of A and viewer of B (the admin's
+tenant boundary: a role in one tenant must never count in another).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ def _clean_state(settings):
     """Every test starts with an empty cache, eager Celery, fresh JWKS clients."""
     from aosproject.celery import app
 
+    # Hashing each cast member's password with PBKDF2 costs ~0.2 s; tests do not measure it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     cache.clear()
@@ -56,6 +62,20 @@ def bob(django_user_model, tenant_a):
 @pytest.fixture
 def vic(django_user_model, tenant_a):
     return _member(django_user_model, "vic", tenant_a, Role.VIEWER)
+
+
+@pytest.fixture
+def dana(django_user_model, tenant_a, tenant_b):
+    user = _member(django_user_model, "dana", tenant_a, Role.ADMIN)
+    Membership.objects.create(user=user, tenant=tenant_b, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def otto(django_user_model, tenant_a, tenant_b):
+    user = _member(django_user_model, "otto", tenant_a, Role.OPERATOR)
+    Membership.objects.create(user=user, tenant=tenant_b, role=Role.VIEWER)
+    return user
 
 
 @pytest.fixture

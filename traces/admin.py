@@ -20,8 +20,7 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from accounts.admin_scoping import TenantScopedAdminMixin, user_has_role
-from accounts.models import Tenant
+from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin, user_has_role
 from traces import admin_mismatches  # noqa: F401  (registers the mismatch admin)
 from traces.models import Trace, TraceStep
 from traces.services import trace_compare, trace_pin
@@ -61,19 +60,6 @@ def short_hash(value: str) -> str:
     return format_html('<code title="{}">{}…</code>', value, value[:12]) if value else "—"
 
 
-class TenantListFilter(admin.SimpleListFilter):
-    """Only the tenants the user belongs to (RelatedOnlyFieldListFilter would scan the trace table)."""
-
-    title = "tenant"
-    parameter_name = "tenant"
-
-    def lookups(self, request, model_admin):
-        return [(str(t.pk), t.slug) for t in Tenant.objects.for_user(request.user).only("id", "slug")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(tenant_id=self.value()) if self.value() else queryset
-
-
 class TraceStepInline(admin.TabularInline):
     model = TraceStep
     extra = 0
@@ -96,7 +82,7 @@ class TraceStepInline(admin.TabularInline):
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None):
-        return user_has_role(request.user, "viewer")
+        return user_has_role(request.user, "viewer", obj.tenant_id if obj is not None else None)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -152,6 +138,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     ordering = ["-created_at", "-id"]
     actions = ["pin_selected", "unpin_selected", "compare_selected"]
+    action_roles = {"pin": "operator"}
     inlines = [TraceStepInline]
     change_form_template = "admin/traces/trace/change_form.html"
     fieldsets = [
@@ -203,8 +190,8 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_pin_permission(self, request):
-        return user_has_role(request.user, "operator")
+    def has_pin_permission(self, request, obj=None):
+        return self.role_permission(request, "pin", obj)
 
     @admin.display(description="root hash")
     def root(self, trace: Trace) -> str:

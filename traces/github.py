@@ -7,6 +7,7 @@ retries are the Celery task's job, with backoff that honours `Retry-After`.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 import requests
 from django.conf import settings
 from github import Auth, Github, GithubException
+
+from accounts.models import github_repo_allowed
+
+logger = logging.getLogger(__name__)
 
 # Seconds; GitHub answers issue calls in well under a second, a hung connection must not hold a worker.
 TIMEOUT_SECONDS = 10
@@ -108,6 +113,9 @@ class GitHubClient:
         """The client for the tenant's repository (or GITHUB_REPO); None when GitHub is not configured."""
         repo = (getattr(tenant, "github_repo", "") or settings.GITHUB_REPO or "").strip()
         if not settings.GITHUB_TOKEN or not repo:
+            return None
+        if not github_repo_allowed(repo):  # set before the allow-list existed, or the list shrank
+            logger.warning("tenant %s: github_repo %s is not in GITHUB_REPO_ALLOWLIST; not filing there", tenant, repo)
             return None
         return cls(
             token=settings.GITHUB_TOKEN,

@@ -23,14 +23,14 @@ def add(client, **data):
 
 
 def test_it_lets_a_tenant_admin_add_a_member_by_username(client, ada, django_user_model, tenant_a):
-    dana = django_user_model.objects.create_user(username="dana", is_staff=True)
+    dave = django_user_model.objects.create_user(username="dave", is_staff=True)
     page = client.get("/admin/accounts/membership/add/")
     assert page.status_code == 200 and 'name="username"' in page.content.decode()
 
-    response = add(client, username="dana", tenant=tenant_a.pk, role="developer")
+    response = add(client, username="dave", tenant=tenant_a.pk, role="developer")
 
     assert response.status_code == 302
-    assert Membership.objects.get(user=dana).role == "developer"
+    assert Membership.objects.get(user=dave).role == "developer"
 
 
 def test_it_reports_unknown_users_and_duplicates(client, ada, tenant_a, alice):

@@ -126,6 +126,18 @@ def test_it_shows_a_new_key_once_in_the_admin_and_stores_its_hash(admin_client, 
     assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=raw).json()["tenant"] == "tenant-a"
 
 
+def test_it_shows_the_new_key_on_the_response_page_never_in_a_cookie_or_the_session(admin_client, tenant_a):
+    response = admin_client.post("/admin/accounts/apikey/add/", {"tenant": tenant_a.pk, "name": "ci", "role": "admin"})
+    assert response.status_code == 200  # the page itself, not a redirect carrying a message
+    assert "no-store" in response["Cache-Control"]
+    (raw,) = re.findall(r"aos_[A-Za-z0-9_-]{40,}", response.content.decode())
+    assert ApiKey.objects.get().key_hash == hash_api_key(raw)
+    cookies = "".join(morsel.OutputString() for morsel in admin_client.cookies.values())
+    assert raw not in cookies and raw[4:20] not in cookies  # the messages cookie once carried it
+    assert raw not in str(dict(admin_client.session.items()))
+    assert raw not in admin_client.get("/admin/").content.decode()
+
+
 def test_it_revokes_keys_from_the_admin_action(admin_client, tenant_a):
     first, raw = api_key_create(tenant=tenant_a, role=Role.OPERATOR)
     second, _ = api_key_create(tenant=tenant_a, role=Role.VIEWER)

@@ -23,9 +23,33 @@ def test_it_gives_a_new_tenant_the_documented_defaults():
     )
 
 
-@pytest.mark.parametrize("repo", ["acme/agents", "acme-inc/agent.runtime", "a_b/c-d"])
-def test_it_accepts_owner_name_repos(repo):
+@pytest.mark.parametrize("repo", ["acme/agents", "acme-inc/agent.runtime", "a_b/c-d", "ACME/Other"])
+def test_it_accepts_owner_name_repos_on_the_allow_list(repo, settings):
+    settings.GITHUB_REPO_ALLOWLIST = ["acme", "acme-inc/agent.runtime", "a_b/c-d"]
     Tenant(slug="t", name="t", github_repo=repo).full_clean()
+
+
+@pytest.mark.parametrize(
+    ("allowlist", "platform_repo", "repo"),
+    [
+        ([], "", "someone-else/private-repo"),
+        (["acme"], "platform/issues", "someone-else/private-repo"),
+        (["acme/agents"], "", "acme/other"),
+        (["acme"], "", "acme-evil/agents"),
+    ],
+)
+def test_it_refuses_a_repo_outside_the_allow_list(allowlist, platform_repo, repo, settings):
+    settings.GITHUB_REPO_ALLOWLIST = allowlist
+    settings.GITHUB_REPO = platform_repo
+    with pytest.raises(ValidationError) as error:
+        Tenant(slug="t", name="t", github_repo=repo).full_clean()
+    assert "GITHUB_REPO_ALLOWLIST" in str(error.value.message_dict["github_repo"])
+
+
+def test_it_always_allows_the_platform_repo(settings):
+    settings.GITHUB_REPO_ALLOWLIST = []
+    settings.GITHUB_REPO = "platform/issues"
+    Tenant(slug="t", name="t", github_repo="platform/issues").full_clean()
 
 
 @pytest.mark.parametrize("repo", ["acme", "acme/agents/extra", "https://github.com/acme/agents", "acme/ agents"])

@@ -249,11 +249,24 @@ def test_it_fails_clearly_when_no_channel_is_configured(settings, tenant_a, djan
     assert "No notification channel configured" in mismatch.notification_last_error
 
 
-def test_it_uses_the_tenants_repository(github_on, tenant_a, django_capture_on_commit_callbacks):
+def test_it_uses_the_tenants_repository(github_on, settings, tenant_a, django_capture_on_commit_callbacks):
+    settings.GITHUB_REPO_ALLOWLIST = ["tenant-a"]
     tenant_a.github_repo = "tenant-a/ops"
     tenant_a.save()
     record(make_trace(tenant_a), django_capture_on_commit_callbacks)
     assert len(github_on.calls("POST", r"/repos/tenant-a/ops/issues")) == 1
+
+
+def test_it_never_files_into_a_tenant_repository_off_the_allow_list(
+    github_on, settings, tenant_a, django_capture_on_commit_callbacks
+):
+    settings.GITHUB_REPO_ALLOWLIST = []
+    settings.SLACK_MISMATCH_WEBHOOK = ""
+    tenant_a.github_repo = "someone-else/private-repo"  # stored before the allow-list existed
+    tenant_a.save()
+    mismatch = record(make_trace(tenant_a), django_capture_on_commit_callbacks)
+    assert github_on.calls("POST", r"/repos/someone-else/private-repo/issues") == []
+    assert mismatch.notification_state == "failed"
 
 
 def test_it_never_notifies_a_mismatch_twice_when_workers_race(github_on, tenant_a):
