@@ -72,7 +72,8 @@ class Tenant(models.Model):
 
     def clean(self) -> None:
         # The platform's token writes issues there: a tenant must not aim it at any repository.
-        if self.github_repo and repo_validator.regex.match(self.github_repo) and not github_repo_allowed(self.github_repo):
+        repo = self.github_repo
+        if repo and repo_validator.regex.match(repo) and not github_repo_allowed(repo):
             raise ValidationError(
                 {"github_repo": "This repository is not in GITHUB_REPO_ALLOWLIST; ask the platform team to add it."}
             )

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from accounts.checks import boundary_problems
 from vault.checks import secrets_key_problems
 
 
@@ -73,6 +74,7 @@ def check_configuration(app_configs, **kwargs):
             )
         )
     problems.extend(secrets_key_problems())  # aos.E013, aos.E014
+    problems.extend(boundary_problems())  # aos.E020-E029, W020-W029
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:
         problems.append(Warning("OIDC SSO is on but OIDC_RP_CLIENT_SECRET is empty.", id="aos.W001"))
     if settings.GITHUB_TOKEN and not settings.GITHUB_REPO:

@@ -100,6 +100,15 @@ def test_it_warns_about_a_github_token_without_a_repo(healthy):
     assert ids() == []
 
 
+@pytest.mark.parametrize("entry", ["https://github.com/acme", "acme/*", "acme/agents/extra", "a cme"])
+def test_it_refuses_a_malformed_github_repo_allowlist_entry(healthy, entry):
+    healthy.GITHUB_REPO_ALLOWLIST = ["acme", entry]
+    [problem] = check_configuration(None)
+    assert isinstance(problem, Error) and problem.id == "aos.E020" and entry in problem.msg
+    healthy.GITHUB_REPO_ALLOWLIST = ["acme", "globex/agents"]
+    assert ids() == []
+
+
 def test_it_warns_about_production_without_redis(healthy):
     healthy.REDIS_URL = ""
     assert ids() == ["aos.W003"]

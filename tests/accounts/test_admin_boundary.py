@@ -24,10 +24,12 @@ from runtime.models import IdempotencyRecord
 from tests.traces.tracebuild import store
 from traces.mismatches import mismatch_record
 from traces.models import Mismatch, Trace, TraceStep
+from vault.models import Secret
+from vault.services import secret_put
 
 pytestmark = pytest.mark.django_db
 
-SNAPSHOT_MODELS = [Tenant, Membership, ApiKey, IdempotencyRecord, Trace, TraceStep, Mismatch, get_user_model()]
+SNAPSHOT_MODELS = [Tenant, Membership, ApiKey, IdempotencyRecord, Trace, TraceStep, Mismatch, Secret, get_user_model()]
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -49,7 +51,17 @@ def _objects(tenant, label: str, member) -> SimpleNamespace:
         expires_at=timezone.now() + timedelta(days=1),
     )
     membership = Membership.objects.get(user=member, tenant=tenant)
-    return SimpleNamespace(tenant=tenant, key=key, trace=trace, other=other, mismatch=mismatch, idem=idem, membership=membership)
+    secret, _ = secret_put(tenant=tenant, name="DEPLOY_TOKEN", value=f"secret-of-{label}")
+    return SimpleNamespace(
+        tenant=tenant,
+        key=key,
+        trace=trace,
+        other=other,
+        mismatch=mismatch,
+        idem=idem,
+        membership=membership,
+        secret=secret,
+    )
 
 
 @pytest.fixture
@@ -120,6 +132,13 @@ ATTEMPTS = {
     "file a GitHub issue": lambda u, t: action("file_github_issue", t.mismatch),
     "file one GitHub issue": lambda u, t: action("file_one_issue_for_selected", t.mismatch),
     "retry a notification": lambda u, t: action("retry_notification", t.mismatch),
+    "add a secret": lambda u, t: (
+        "/admin/vault/secret/add/",
+        {"tenant": t.tenant.pk, "name": "MINE", "value": "long-enough"},
+    ),
+    "change a secret": lambda u, t: (url(t.secret, "change"), {"value": "overwritten"}),
+    "delete a secret": lambda u, t: (url(t.secret, "delete"), DELETE),
+    "delete secrets (action)": lambda u, t: action("delete_selected", t.secret, post="yes"),
 }
 
 # In A, what each role may not do either (vic: finding 3, a viewer revoked the admin key).
@@ -133,6 +152,9 @@ REFUSED_IN_A = {
         "change a membership",
         "add a member as admin",
         "delete the tenant",
+        "add a secret",
+        "change a secret",
+        "delete a secret",
     ],
     "vic": [
         "revoke an API key",
@@ -147,7 +169,9 @@ REFUSED_IN_A = {
 }
 
 CASES = [pytest.param(user, "b", name, id=f"{user}-in-B-{name}") for user in ("dana", "otto") for name in ATTEMPTS]
-CASES += [pytest.param(user, "a", name, id=f"{user}-in-A-{name}") for user, names in REFUSED_IN_A.items() for name in names]
+CASES += [
+    pytest.param(user, "a", name, id=f"{user}-in-A-{name}") for user, names in REFUSED_IN_A.items() for name in names
+]
 
 
 @pytest.mark.parametrize(("username", "side", "attempt"), CASES)
@@ -167,26 +191,37 @@ def _tenant_a_renamed(w):
     return Tenant.objects.get(pk=w.a.tenant.pk).name == "Renamed"
 
 
+def _gone(model, attr):
+    return lambda w: not model.objects.filter(pk=getattr(w.a, attr).pk).exists()
+
+
+def _mismatch_a(w):
+    return Mismatch.objects.get(pk=w.a.mismatch.pk)
+
+
 # (user, attempt in A, data override, the effect that must show).
 ALLOWED_IN_A = [
     ("dana", "change the tenant", {"name": "Renamed"}, _tenant_a_renamed),
     ("dana", "add an admin API key", {"name": "new"}, lambda w: w.a.tenant.api_keys.filter(name="new").exists()),
     ("dana", "revoke an API key", {}, lambda w: ApiKey.objects.get(pk=w.a.key.pk).revoked),
     ("dana", "change a membership", {}, lambda w: Membership.objects.get(pk=w.a.membership.pk).role == "admin"),
-    ("dana", "delete a membership", {}, lambda w: not Membership.objects.filter(pk=w.a.membership.pk).exists()),
-    ("dana", "delete a trace", {}, lambda w: not Trace.objects.filter(pk=w.a.trace.pk).exists()),
-    ("otto", "delete a trace", {}, lambda w: not Trace.objects.filter(pk=w.a.trace.pk).exists()),
-    ("otto", "delete traces (action)", {}, lambda w: not Trace.objects.filter(pk=w.a.trace.pk).exists()),
+    ("dana", "delete a membership", {}, _gone(Membership, "membership")),
+    ("dana", "delete a trace", {}, _gone(Trace, "trace")),
+    ("dana", "add a secret", {}, lambda w: w.a.tenant.secrets.filter(name="MINE").exists()),
+    ("dana", "delete a secret", {}, _gone(Secret, "secret")),
+    ("otto", "delete a trace", {}, _gone(Trace, "trace")),
+    ("otto", "delete traces (action)", {}, _gone(Trace, "trace")),
     ("otto", "pin a trace", {}, lambda w: Trace.objects.get(pk=w.a.trace.pk).pinned),
-    ("otto", "delete an idempotency record", {}, lambda w: not IdempotencyRecord.objects.filter(pk=w.a.idem.pk).exists()),
-    ("otto", "delete a mismatch", {}, lambda w: not Mismatch.objects.filter(pk=w.a.mismatch.pk).exists()),
-    ("otto", "resolve a mismatch", {}, lambda w: Mismatch.objects.get(pk=w.a.mismatch.pk).resolved),
-    ("otto", "retry a notification", {}, lambda w: Mismatch.objects.get(pk=w.a.mismatch.pk).notification_state == "pending"),
+    ("otto", "delete an idempotency record", {}, _gone(IdempotencyRecord, "idem")),
+    ("otto", "delete a mismatch", {}, _gone(Mismatch, "mismatch")),
+    ("otto", "resolve a mismatch", {}, lambda w: _mismatch_a(w).resolved),
+    ("otto", "retry a notification", {}, lambda w: _mismatch_a(w).notification_state == "pending"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("username", "attempt", "override", "effect"), [pytest.param(*case, id=f"{case[0]}-{case[1]}") for case in ALLOWED_IN_A]
+    ("username", "attempt", "override", "effect"),
+    [pytest.param(*case, id=f"{case[0]}-{case[1]}") for case in ALLOWED_IN_A],
 )
 def test_it_lets_the_role_in_the_objects_tenant_act(client, world, username, attempt, override, effect):
     user = get_user_model().objects.get(username=username)
@@ -217,6 +252,7 @@ LOOK = {
     "an idempotency record": lambda t: url(t.idem, "change"),
     "a trace": lambda t: url(t.trace, "change"),
     "a mismatch": lambda t: url(t.mismatch, "change"),
+    "a secret": lambda t: url(t.secret, "change"),
     "the trace compare page": lambda t: url(t.trace, "compare") + f"?with={t.other.trace_id}",
     "the mismatch dashboard": lambda t: reverse("admin:traces_mismatch_dashboard"),
 }
@@ -233,7 +269,7 @@ def test_it_lets_a_viewer_of_b_look_without_save_or_delete_buttons(client, world
     assert "deletelink" not in html
 
 
-@pytest.mark.parametrize("model", [ApiKey, Membership, IdempotencyRecord, Trace, Mismatch])
+@pytest.mark.parametrize("model", [ApiKey, Membership, IdempotencyRecord, Trace, Mismatch, Secret])
 def test_it_lists_only_the_users_tenants_in_the_tenant_filter(client, world, dana, model):
     client.force_login(dana)
     html = client.get(changelist(model)).content.decode()
@@ -279,4 +315,4 @@ def test_it_puts_every_admin_page_behind_the_scoping_helper():
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, (TenantScopedAdminMixin, PlatformAdminMixin)), model
         for func, name, _ in model_admin._get_base_actions():
-            assert getattr(func, "allowed_permissions", None), f"{model.__name__}: action {name} declares no permissions"
+            assert getattr(func, "allowed_permissions", None), f"{model.__name__}.{name} declares no permissions"
