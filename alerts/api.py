@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from alerts.serializers import WebhookPayload, WebhookResult
 from alerts.services import alert_batch_store
+from aosproject.api import MethodCheckedFirst
 from aosproject.errors import ApiError
 
 WWW_AUTHENTICATE = 'Bearer realm="alertmanager"'
@@ -52,7 +53,7 @@ class AlertmanagerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class AlertWebhookView(APIView):
+class AlertWebhookView(MethodCheckedFirst, APIView):
     """POST alerts/webhook: Alertmanager's webhook (version 4); not tenant-scoped, not rate limited."""
 
     authentication_classes = [AlertmanagerTokenAuthentication]

@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
+
+# Integer columns are 32-bit signed (PostgreSQL `integer`); a larger value is a 400, not a database error.
+DB_INT_MAX = 2**31 - 1
+# Money (cents) is computed in floats; answers round it so 4.999999999999938 reads 5.0.
+MONEY_DECIMALS = 6
 
 
 class StrictSerializer(serializers.Serializer):
     """Refuses unknown fields (PRODUCT.md §9) instead of silently dropping them."""
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # One pass: the unknown fields and every known field's problems together.
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            raise serializers.ValidationError({**errors, **detail}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class MoneyField(serializers.FloatField):
+    """Cents, rounded to MONEY_DECIMALS places in answers."""
+
+    def to_representation(self, value) -> float:
+        return round(float(value), MONEY_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+class BlankAsNullURLField(serializers.URLField):
+    """A URL column stored as "" when unset, answered as null (the schema says `format: uri`, nullable)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class MethodCheckedFirst:
+    """A view mixin: a method the view does not serve is a 405 before authentication runs.
+
+    For receivers whose authentication answers every method (a missing token → 401, the receiver
+    off → 503): a client using the wrong method should learn that first.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):  # type: ignore[attr-defined]
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]

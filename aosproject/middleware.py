@@ -7,6 +7,23 @@ from aosproject.errors import error_response
 request_logger = logging.getLogger("django.request")
 
 
+class ApiTrailingSlashMiddleware:
+    """One rule for every /api/v1/ path: none ends with a slash, and a sent trailing slash is ignored.
+
+    `/api/v1/traces/` and `/api/v1/traces` are the same endpoint, as are `/api/v1/mismatches/` and
+    `/api/v1/mismatches`: no redirect (a redirected POST loses its body in many clients) and no
+    path that answers only in one spelling. Only `path_info` (what the URL resolver reads) changes.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/api/v1/") and request.path_info.endswith("/"):
+            request.path_info = request.path_info.rstrip("/") or "/"
+        return self.get_response(request)
+
+
 class ApiBodyLimitMiddleware:
     """Refuses oversized API bodies with 413 before anything reads them."""
 

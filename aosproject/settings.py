@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "aosproject.middleware.ApiTrailingSlashMiddleware",
     "aosproject.middleware.ApiBodyLimitMiddleware",
     "aosproject.middleware.ApiDebugErrorMiddleware",
     "accounts.ratelimit_middleware.RateLimitHeadersMiddleware",

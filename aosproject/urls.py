@@ -15,8 +15,8 @@ handler500 = "aosproject.errors.handler500"
 
 api_v1 = [
     path("runtime/", include("runtime.urls")),
-    # Same endpoint as traces/ (documented once there).
-    path("traces", TraceListCreateView.as_view(schema=None), name="trace-list-root"),
+    # No trailing slash on any API path (aosproject.middleware.ApiTrailingSlashMiddleware drops a sent one).
+    path("traces", TraceListCreateView.as_view(), name="trace-list"),
     path("traces/", include("traces.urls")),
     path("", include("traces.urls_tenant")),
     path("", include("alerts.urls")),
@@ -32,7 +32,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     # Unknown API paths get the JSON envelope even with DEBUG on (Django's debug 404 is HTML).
-    re_path(r"^api/", errors.handler404),
+    re_path(r"^api/", errors.api_not_found),
     # mozilla-django-oidc's views (authenticate/, callback/, logout/), 404 while SSO is not configured.
     path("oidc/", include([path(str(p.pattern), sso_only(p.callback), name=p.name) for p in oidc_urls.urlpatterns])),
     # Admin logout through mozilla-django-oidc: ends the provider session too for SSO users.

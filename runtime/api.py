@@ -12,6 +12,7 @@ from accounts.permissions import IsDeveloper, IsViewer
 from aosproject.errors import ApiError
 from runtime import serializers as s
 from runtime import services
+from runtime.filters import RunFilter
 from runtime.idempotency import idempotent
 from runtime.skills import REGISTRY, skill_ids
 from traces.api import TraceCursorPagination
@@ -41,7 +42,7 @@ class SimulateView(APIView):
 class RunListCreateView(generics.ListAPIView):
     serializer_class = s.RunSerializer
     pagination_class = TraceCursorPagination  # runs are traces: same order, same cursor
-    filterset_fields = ["status", "agent_id", "source"]
+    filterset_class = RunFilter
 
     def get_permissions(self):
         return [IsDeveloper()] if self.request.method == "POST" else [IsViewer()]

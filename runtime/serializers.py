@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aosproject.api import StrictSerializer
+from aosproject.api import DB_INT_MAX, MoneyField, StrictSerializer
+from aosproject.datetimes import parse_rfc3339
+from runtime.plans import PlanInvalid, plan_validate
 from traces.models import Trace
 from traces.serializers import TraceStepSerializer  # one step shape for runs and traces
 
@@ -21,23 +25,53 @@ class _SeedField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
+class TimestampField(serializers.CharField):
+    """An RFC 3339 date-time, kept as the exact string given (it is hashed into the root)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=40, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            parse_rfc3339(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return value
+
+
 class PlanInputSerializer(StrictSerializer):
-    # Any JSON here: the engine's validator names the bad step and field.
+    # Any JSON here: the plan validator names the bad step and field (the schema types it per skill).
     plan = serializers.JSONField(help_text="Ordered steps: {skill, params, replay?, retry?, on_error?, fallback?}.")
     seed = _SeedField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
-    timestamp = serializers.CharField(
-        required=False, max_length=40, help_text="Frozen timestamp (ISO 8601); default: now (UTC)."
+    timestamp = TimestampField(required=False, help_text="Frozen timestamp (RFC 3339); default: now (UTC).")
+    budget_cents = serializers.IntegerField(
+        required=False, min_value=0, max_value=DB_INT_MAX, help_text="Default: the tenant's budget."
     )
-    budget_cents = serializers.IntegerField(required=False, min_value=0, help_text="Default: the tenant's budget.")
+    allow_unknown_skills = False  # simulate reports unknown skills as unavailable; runs refuse them
 
-    def validate_timestamp(self, value: str) -> str:
-        if parse_datetime(value) is None:
-            raise serializers.ValidationError("Use an ISO 8601 date-time, e.g. 2025-01-01T00:00:00Z.")
-        return value
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """One validation pass: a bad top-level field does not hide the plan's problems (or the reverse)."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail) if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            if isinstance(data, dict) and "plan" in data and "plan" not in errors:
+                try:
+                    plan_validate(
+                        data["plan"],
+                        max_steps=settings.AOS_MAX_PLAN_STEPS,
+                        allow_unknown_skills=self.allow_unknown_skills,
+                    )
+                except PlanInvalid as invalid:
+                    errors.update(invalid.fields)
+            raise serializers.ValidationError(errors) from exc
 
 
 class SimulateInputSerializer(PlanInputSerializer):
     save_trace = serializers.BooleanField(required=False, default=False)
+    allow_unknown_skills = True
 
 
 class RunInputSerializer(PlanInputSerializer):
@@ -58,6 +92,7 @@ class ReplayInputSerializer(StrictSerializer):
 class RunSerializer(serializers.ModelSerializer):
     timestamp = serializers.CharField(source="frozen_timestamp")
     replay_of = serializers.SerializerMethodField()
+    total_cost_cents = MoneyField()
 
     class Meta:
         model = Trace
@@ -84,7 +119,9 @@ class RunSerializer(serializers.ModelSerializer):
         ]
 
     def get_replay_of(self, trace: Trace) -> str | None:
-        return trace.replay_of.run_id if trace.replay_of_id and trace.replay_of else None
+        """The id replay answered as `original_run_id`: the run id, or the trace id of an ingested trace."""
+        original = trace.replay_of if trace.replay_of_id else None
+        return (original.run_id or original.trace_id) if original else None
 
 
 class RunDetailSerializer(RunSerializer):

@@ -5,26 +5,19 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
+from aosproject.pagination import ApiCursorPagination
 from runtime.idempotency import idempotent
 from traces import services
 from traces.filters import TraceFilter
 from traces.models import Trace, TraceStep
 from traces.serializers import TraceDetailSerializer, TraceIngestSerializer, TraceSerializer
 
-
-class TraceCursorPagination(CursorPagination):
-    """Newest first (traces and mismatches); a cursor is a position, so new rows never shift a page."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
+TraceCursorPagination = ApiCursorPagination  # traces, runs and mismatches page alike
 
 
 class TraceListCreateView(generics.ListAPIView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
+from aosproject.filters import BooleanFilter, DateTimeFilter
 from traces.models import Trace, TraceSource, TraceStatus, TraceStep
 
 
@@ -15,11 +16,11 @@ class TraceFilter(django_filters.FilterSet):
     root_hash = django_filters.CharFilter()
     plan_hash = django_filters.CharFilter()
     run_id = django_filters.CharFilter()
-    pinned = django_filters.BooleanFilter()
-    redacted = django_filters.BooleanFilter()
+    pinned = BooleanFilter()
+    redacted = BooleanFilter()
     skill = django_filters.CharFilter(method="filter_skill", help_text="Traces with at least one step of this skill.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Trace

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
+from aosproject.filters import BooleanFilter, DateTimeFilter
 from aosproject.jsonguard import JsonRefused, guarded_loads
 from runtime.idempotency import idempotent
 from traces.api import TraceCursorPagination
@@ -51,12 +52,12 @@ def _trace_or_404(request, trace_id: str) -> Trace:
 
 
 class MismatchFilter(django_filters.FilterSet):
-    resolved = django_filters.BooleanFilter()
+    resolved = BooleanFilter()
     reason = django_filters.ChoiceFilter(choices=MismatchReason.choices)
     notification_state = django_filters.ChoiceFilter(choices=NotificationState.choices)
-    notified = django_filters.BooleanFilter(method="filter_notified")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    notified = BooleanFilter(method="filter_notified")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
     trace = django_filters.CharFilter(field_name="trace__trace_id")
     fingerprint = django_filters.CharFilter()
 
@@ -80,13 +81,16 @@ class MismatchReportView(APIView):
         trace = _trace_or_404(request, trace_id)
         data = MismatchReportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        highest = max(trace.steps.count(), len(trace.plan or []))
-        if data.validated_data["step_index"] > highest:
+        count = max(trace.steps.count(), len(trace.plan or []))
+        if data.validated_data["step_index"] >= count:
+            steps = (
+                "no steps" if count == 0 else ("1 step (index 0)" if count == 1 else f"{count} steps (0..{count - 1})")
+            )
             raise ApiError(
                 "validation_error",
-                f"step_index: the trace has {highest} steps.",
+                f"step_index: the trace has {steps}.",
                 400,
-                fields={"step_index": [f"At most {highest}."]},
+                fields={"step_index": [f"Must be below {count}, the trace's step count."]},
             )
         with transaction.atomic():
             mismatch = mismatch_record(trace=trace, reported_by=request.auth.subject, **data.validated_data)

@@ -6,7 +6,7 @@ import re
 
 from rest_framework import serializers
 
-from aosproject.api import StrictSerializer
+from aosproject.api import DB_INT_MAX, BlankAsNullURLField, StrictSerializer
 from traces.models import Mismatch, MismatchReason
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -19,7 +19,7 @@ def _hash_field() -> serializers.CharField:
 
 
 class MismatchReportInput(StrictSerializer):
-    step_index = serializers.IntegerField(min_value=0)
+    step_index = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX)
     reason = serializers.ChoiceField(choices=MismatchReason.choices)
     skill_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
     expected_hash = _hash_field()
@@ -50,7 +50,7 @@ class MismatchReportedSerializer(serializers.Serializer):
     trace_id = serializers.CharField(source="trace.trace_id")
     status = serializers.SerializerMethodField()
     notified = serializers.SerializerMethodField()
-    issue_url = serializers.CharField()
+    issue_url = BlankAsNullURLField(help_text="null until an issue is filed.")
 
     def get_status(self, obj) -> str:
         return "recorded"
@@ -63,6 +63,7 @@ class MismatchSerializer(serializers.ModelSerializer):
     trace_id = serializers.CharField(source="trace.trace_id", read_only=True)
     tenant = serializers.CharField(source="tenant.slug", read_only=True)
     notified = serializers.SerializerMethodField()
+    issue_url = BlankAsNullURLField(read_only=True, help_text="null until an issue is filed.")
 
     class Meta:
         model = Mismatch

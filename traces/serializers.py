@@ -8,7 +8,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aosproject.api import StrictSerializer
+from aosproject.api import DB_INT_MAX, MoneyField, StrictSerializer
 from aosproject.errors import ApiError
 from traces.models import ReplayBehaviour, StepStatus, Trace, TraceStatus, TraceStep
 
@@ -30,7 +30,7 @@ def _text(**kwargs: Any) -> serializers.CharField:
 
 
 class IngestStepSerializer(StrictSerializer):
-    index = StrictIntegerField(min_value=0)
+    index = StrictIntegerField(min_value=0, max_value=DB_INT_MAX)
     skill = _text(max_length=100)
     skill_version = _text(max_length=32, required=False, allow_blank=True, default="")
     params = serializers.DictField(required=False, default=dict)
@@ -43,7 +43,7 @@ class IngestStepSerializer(StrictSerializer):
     step_hash = _text(max_length=64)
     cost_cents = serializers.FloatField(min_value=0, required=False, default=0)
     duration_ms = serializers.FloatField(min_value=0, required=False, default=0)
-    retry_count = StrictIntegerField(min_value=0, required=False, default=0)
+    retry_count = StrictIntegerField(min_value=0, max_value=DB_INT_MAX, required=False, default=0)
     idempotency_key = _text(max_length=200, required=False, allow_blank=True, default="")
     replay = serializers.ChoiceField(choices=ReplayBehaviour.choices, required=False, allow_blank=True, default="")
 
@@ -105,6 +105,7 @@ class TraceIngestSerializer(StrictSerializer):
 class TraceStepSerializer(serializers.ModelSerializer):
     skill = serializers.CharField(source="skill_id")
     replay = serializers.CharField(source="replay_behaviour")
+    cost_cents = MoneyField()
 
     class Meta:
         model = TraceStep
@@ -134,6 +135,7 @@ class TraceSerializer(serializers.ModelSerializer):
 
     tenant = serializers.SerializerMethodField()
     replay_of = serializers.SerializerMethodField()
+    total_cost_cents = MoneyField()
 
     class Meta:
         model = Trace

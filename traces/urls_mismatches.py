@@ -2,14 +2,15 @@
 
 from django.urls import path
 
+import aosproject.converters  # noqa: F401  (registers <segment:>)
 from traces import mismatch_api
 
 urlpatterns = [
     path("mismatches/bulk-report", mismatch_api.MismatchBulkReportView.as_view(), name="mismatch-bulk-report"),
-    path("<str:trace_id>/mismatch", mismatch_api.MismatchReportView.as_view(), name="trace-mismatch-report"),
-    path("<str:trace_id>/mismatches", mismatch_api.TraceMismatchListView.as_view(), name="trace-mismatch-list"),
+    path("<segment:trace_id>/mismatch", mismatch_api.MismatchReportView.as_view(), name="trace-mismatch-report"),
+    path("<segment:trace_id>/mismatches", mismatch_api.TraceMismatchListView.as_view(), name="trace-mismatch-list"),
     path(
-        "<str:trace_id>/mismatches/<uuid:mismatch_id>/resolve",
+        "<segment:trace_id>/mismatches/<uuid:mismatch_id>/resolve",
         mismatch_api.MismatchResolveView.as_view(),
         name="trace-mismatch-resolve",
     ),

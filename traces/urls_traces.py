@@ -1,12 +1,12 @@
-"""/api/v1/traces/ trace routes (ingest, list, detail, by-hash, compare, delete)."""
+"""/api/v1/traces/ trace routes (detail, by-hash, compare, delete; the list is /api/v1/traces)."""
 
 from django.urls import path
 
-from traces.api import TraceByHashView, TraceCompareView, TraceDetailView, TraceListCreateView
+import aosproject.converters  # noqa: F401  (registers <segment:>)
+from traces.api import TraceByHashView, TraceCompareView, TraceDetailView
 
 urlpatterns: list = [
-    path("", TraceListCreateView.as_view(), name="trace-list"),
-    path("by-hash/<str:root_hash>", TraceByHashView.as_view(), name="trace-by-hash"),
-    path("compare/<str:a>/<str:b>", TraceCompareView.as_view(), name="trace-compare"),
-    path("<str:trace_id>", TraceDetailView.as_view(), name="trace-detail"),
+    path("by-hash/<segment:root_hash>", TraceByHashView.as_view(), name="trace-by-hash"),
+    path("compare/<segment:a>/<segment:b>", TraceCompareView.as_view(), name="trace-compare"),
+    path("<segment:trace_id>", TraceDetailView.as_view(), name="trace-detail"),
 ]

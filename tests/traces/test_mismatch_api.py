@@ -34,7 +34,7 @@ def test_it_records_at_once_and_notifies_only_after_commit(
         "trace_id": "trace-1",
         "status": "recorded",
         "notified": False,
-        "issue_url": "",
+        "issue_url": None,
     }
     assert github_on.requests == []  # the response did not wait on GitHub
     assert len(callbacks) == 1
