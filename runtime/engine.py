@@ -20,6 +20,7 @@ from aos_sdk import hashing
 from runtime.plans import has_reference, resolve, runtime_params_problem
 from runtime.skills import REGISTRY, ExecContext, SkillError
 from traces.diff import structural_diff
+from vault.references import NoSecrets, SecretError, has_secret_reference
 
 ERR_BUDGET_EXCEEDED = "ERR_BUDGET_EXCEEDED"
 ERR_SKILL_UNAVAILABLE = "ERR_SKILL_UNAVAILABLE"
@@ -122,6 +123,7 @@ def _call(
     budget_left: float | None,
     sleep: Callable[[float], None],
     prevalidated: bool,
+    secrets: Any,
 ) -> StepRun:
     """One skill call with its retry policy; never raises for a skill failure."""
     skill_id = call["skill"]
@@ -148,11 +150,19 @@ def _call(
         run.error_code = ERR_BUDGET_EXCEEDED
         run.error_message = f"Step needs up to {estimate} cents; {max(budget_left, 0):.6g} left in the budget."
         return run
+    # Only the params handed to the skill carry secret values; run.params keeps the references (hashed).
+    call_params = run.params
+    if has_secret_reference(raw_params):
+        try:
+            call_params = resolve(raw_params, context, secret=secrets.value)
+        except SecretError as exc:
+            run.error_code, run.error_message = exc.code, exc.message
+            return run
     attempts = int(retry.get("max_attempts", 1))
     backoff_ms = int(retry.get("backoff_ms", 0))
     for attempt in range(attempts):
         try:
-            result = skill.execute(run.params, ctx)
+            result = skill.execute(call_params, ctx)
         except SkillError as exc:
             run.retry_count += exc.retries + (1 if attempt else 0)
             run.output, run.error_code, run.error_message = exc.output, exc.code, exc.message
@@ -170,8 +180,21 @@ def _call(
     return run
 
 
-def _serve(recorded: RecordedStep, index: int, context: dict[str, Any], raw_params: Any) -> StepRun:
-    """A `skip` step in a replay: the recorded output, with the replay's own resolved input hash."""
+def _mask(run: StepRun, secrets: Any) -> StepRun:
+    """Secret values never leave the execution: params, output and error masked before hashing."""
+    run.params = secrets.mask(run.params)
+    run.output = secrets.mask(run.output)
+    run.error_message = secrets.mask(run.error_message)
+    return run
+
+
+def _serve(
+    recorded: RecordedStep, index: int, context: dict[str, Any], raw_params: Any, *, redacted: bool = False
+) -> StepRun:
+    """A `skip` step in a replay: the recorded output, with the replay's own resolved input hash.
+
+    `redacted`: the recording was redacted at ingest, so its hashes (of the original content) are kept.
+    """
     try:
         params = resolve(raw_params, context)
     except JMESPathError:
@@ -189,6 +212,9 @@ def _serve(recorded: RecordedStep, index: int, context: dict[str, Any], raw_para
         error_code=recorded.error_code,
         replay_behaviour="skip",
     )
+    if redacted:
+        run.input_hash, run.output_hash, run.step_hash = recorded.input_hash, recorded.output_hash, recorded.step_hash
+        return run
     return _finish(run)
 
 
@@ -202,12 +228,15 @@ def execute(
     replay: ReplayPlan | None = None,
     sleep: Callable[[float], None] = time.sleep,
     prevalidated: bool = True,
+    secrets: Any = None,
 ) -> Execution:
     """Runs a plan and returns every step with its hashes and the root hash.
 
     `prevalidated`: the plan passed `plan_validate` (runs do); otherwise every step's params are
-    checked against the skill's schema before the call.
+    checked against the skill's schema before the call. `secrets` (vault.resolver.RunSecrets) gives
+    `{{ secrets.NAME }}` values to the skill and masks them in everything the execution returns.
     """
+    secrets = secrets if secrets is not None else NoSecrets()
     execution = Execution(plan_hash=hashing.plan_hash(plan), seed=seed, timestamp=timestamp)
     root = hashing.root_zero(plan_hash=execution.plan_hash, seed=seed, timestamp=timestamp)
     context: dict[str, Any] = {"input": run_input, "steps": []}
@@ -215,15 +244,23 @@ def execute(
     for index, step in enumerate(plan):
         behaviour = replay.behaviours[index] if replay else ""
         started = time.perf_counter()
-        if replay is not None and behaviour == "skip":
+        if replay is not None and behaviour in ("skip", "redacted"):
             if index >= len(replay.recorded):
                 break  # nothing recorded to serve, and a skipped step is never executed
-            run = _serve(replay.recorded[index], index, context, step.get("params", {}))
+            raw_params = step.get("params", {})
+            run = _serve(replay.recorded[index], index, context, raw_params, redacted=behaviour == "redacted")
         else:
             ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index)
             left = None if budget_cents is None else budget_cents - spent
             call = functools.partial(
-                _call, index=index, context=context, ctx=ctx, budget_left=left, sleep=sleep, prevalidated=prevalidated
+                _call,
+                index=index,
+                context=context,
+                ctx=ctx,
+                budget_left=left,
+                sleep=sleep,
+                prevalidated=prevalidated,
+                secrets=secrets,
             )
             run = call(step, retry=step.get("retry") or {})
             if run.status == "failed" and step.get("fallback") and run.error_code != ERR_BUDGET_EXCEEDED:
@@ -234,7 +271,7 @@ def execute(
                 if run.status == "succeeded":
                     run.error_message = f"{primary.skill_id} failed ({primary.error_code}); fallback used."
             run.replay_behaviour = behaviour or step_behaviour(step, mode="recorded")
-            _finish(run)
+            _finish(_mask(run, secrets))
         run.duration_ms = round((time.perf_counter() - started) * 1000.0, 3)
         spent += run.cost_cents
         execution.steps.append(run)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from jmespath.exceptions import JMESPathError
 from jsonschema import Draft202012Validator
 
 from runtime.skills import REGISTRY, Skill
+from vault.references import name_problem, secret_name
 
 STEP_KEYS = {"skill", "params", "replay", "retry", "on_error", "fallback"}
 REPLAY_CHOICES = ("check", "execute", "skip")
@@ -50,19 +52,31 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def resolve(value: Any, context: dict[str, Any]) -> Any:
-    """Substitutes `{{ expr }}` in strings (whole string → typed value; inside text → its text)."""
+def _evaluate(expr: str, text: str, context: dict[str, Any], secret: Callable[[str], str] | None) -> Any:
+    name = secret_name(expr)
+    if name is None:
+        return _compiled(expr).search(context)
+    # `{{ secrets.NAME }}` is never a JMESPath expression: kept as written unless `secret` supplies the value.
+    return text if secret is None else secret(name)
+
+
+def resolve(value: Any, context: dict[str, Any], secret: Callable[[str], str] | None = None) -> Any:
+    """Substitutes `{{ expr }}` in strings (whole string → typed value; inside text → its text).
+
+    Secret references stay as written (what hashes cover) unless `secret(name)` is given: only the
+    params handed to the skill are resolved with it, and only where the plan itself wrote them.
+    """
     if isinstance(value, str):
         whole = _WHOLE.match(value)
         if whole and "{{" not in whole.group(1):
-            return _compiled(whole.group(1)).search(context)
+            return _evaluate(whole.group(1), value, context, secret)
         if "{{" in value:
-            return _INLINE.sub(lambda m: _text(_compiled(m.group(1)).search(context)), value)
+            return _INLINE.sub(lambda m: _text(_evaluate(m.group(1), m.group(0), context, secret)), value)
         return value
     if isinstance(value, dict):
-        return {k: resolve(v, context) for k, v in value.items()}
+        return {k: resolve(v, context, secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, context) for v in value]
+        return [resolve(v, context, secret) for v in value]
     return value
 
 
@@ -94,13 +108,16 @@ def _leftmost_field(node: dict[str, Any]) -> str | None:
 
 def reference_problems(expr: str, step_index: int) -> str | None:
     """Why `expr` cannot be evaluated for step `step_index`, or None."""
+    name = secret_name(expr)
+    if name is not None:
+        return name_problem(name)
     try:
         ast = _compiled(expr).parsed
     except JMESPathError as exc:
         return f"Invalid reference expression {expr!r}: {exc}"
     root = _leftmost_field(ast)
     if root is not None and root not in _ROOTS:
-        return f"Reference {expr!r} must start with `input` or `steps`."
+        return f"Reference {expr!r} must start with `input` or `steps` (or be `secrets.NAME`)."
     for node in _walk(ast):
         children = node.get("children", [])
         if (

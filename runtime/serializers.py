@@ -202,6 +202,10 @@ class ReplayOutputSerializer(serializers.Serializer):
     original_root_hash = serializers.CharField()
     divergence = DivergenceSerializer(allow_null=True)
     mismatch_id = serializers.CharField(allow_null=True)
+    served_redacted_steps = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Steps of a redacted (ingested) trace served from the recording instead of re-executed.",
+    )
 
 
 class SkillSerializer(serializers.Serializer):

@@ -16,10 +16,14 @@ from aosproject.metrics import REPLAYS, RUN_COST_USD, RUNS, SIMULATE_DURATION, T
 from runtime import engine
 from runtime.plans import PlanInvalid, plan_validate
 from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_steps
+from runtime.redacted_replay import redacted_step_indices
 from runtime.simulate import simulate
 from runtime.skills import REGISTRY
 from traces.mismatches import mismatch_record
 from traces.models import StepStatus, Trace, TraceSource, TraceStatus, TraceStep
+from traces.redaction import redact
+from vault.plans import refuse_literal_credentials, secret_permission_gaps, with_secret_gaps
+from vault.resolver import run_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ def _validated(plan: Any, *, allow_unknown_skills: bool = False) -> list[dict[st
         plan_validate(plan, max_steps=settings.AOS_MAX_PLAN_STEPS, allow_unknown_skills=allow_unknown_skills)
     except PlanInvalid as exc:
         raise _invalid(exc)
+    refuse_literal_credentials(plan=plan)  # credentials belong in the secret store (vault/)
     return hashing.normalise_plan(plan)
 
 
@@ -59,6 +64,7 @@ def plan_simulate(
         plan = _validated(plan, allow_unknown_skills=True)
         budget = _budget(tenant, budget_cents)
         result = simulate(plan, budget_cents=budget, seed=seed, allowed_skills=tenant.allowed_skills)
+        result = with_secret_gaps(result, secret_permission_gaps(tenant=tenant, plan=plan))
         if save_trace:
             trace = _simulation_trace(tenant=tenant, plan=plan, result=result, seed=seed, timestamp=timestamp)
             result["trace_id"], result["root_hash"] = trace.trace_id, trace.root_hash
@@ -151,6 +157,7 @@ def run_create(
     """Validates the plan and stores the run as a queued trace (executed by `run_execute`)."""
     plan = _validated(plan)
     _check_allowed(tenant, plan)
+    refuse_literal_credentials(plan=[], run_input=run_input)
     return Trace.objects.create(
         trace_id=new_trace_id(),
         run_id=new_run_id(),
@@ -163,7 +170,7 @@ def run_create(
         seed=seed,
         frozen_timestamp=timestamp or utc_timestamp(),
         status=TraceStatus.QUEUED,
-        metadata=metadata or {},
+        metadata=redact(metadata or {})[0],  # audit data, never replayed: redacted like ingested traces
         budget_cents=_budget(tenant, budget_cents),
     )
 
@@ -184,18 +191,22 @@ def run_execute(*, trace_pk: int) -> Trace:
     if not Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED).update(status=TraceStatus.RUNNING):
         return Trace.objects.get(pk=trace_pk)
     trace = Trace.objects.select_related("tenant").get(pk=trace_pk)  # the tenant's tier labels the cost
+    secrets = run_secrets(tenant=trace.tenant)
     try:
-        execution = engine.execute(
-            trace.plan,
-            run_input=trace.input,
-            seed=trace.seed,
-            timestamp=trace.frozen_timestamp,
-            budget_cents=trace.budget_cents,
-        )
+        with secrets.active():  # log lines written meanwhile are masked too
+            execution = engine.execute(
+                trace.plan,
+                run_input=trace.input,
+                seed=trace.seed,
+                timestamp=trace.frozen_timestamp,
+                budget_cents=trace.budget_cents,
+                secrets=secrets,
+            )
     except Exception as exc:  # an engine bug: the run ends failed and visible, not stuck in `running`
-        logger.exception("run %s crashed", trace.run_id)
+        with secrets.active():
+            logger.exception("run %s crashed", trace.run_id)
         Trace.objects.filter(pk=trace.pk).update(
-            status=TraceStatus.FAILED, error_code=engine.ERR_INTERNAL, error_message=str(exc)[:2000]
+            status=TraceStatus.FAILED, error_code=engine.ERR_INTERNAL, error_message=secrets.mask(str(exc))[:2000]
         )
         RUNS.labels(status=TraceStatus.FAILED).inc()
         trace.refresh_from_db()
@@ -237,15 +248,21 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
             raise Conflict(f"The stored plan cannot be replayed: {exc.message}")
     recorded = recorded_steps(original)
     behaviours = [engine.step_behaviour(step, mode=mode) for step in plan]
-    execution = engine.execute(
-        plan,
-        run_input=original.input,
-        seed=original.seed,
-        timestamp=original.frozen_timestamp,
-        budget_cents=original.budget_cents,
-        replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
-        prevalidated=original.source != TraceSource.INGEST,
-    )
+    served_redacted = redacted_step_indices(original, plan, recorded)
+    for index in served_redacted:
+        behaviours[index] = "redacted"  # never re-executed with a redacted value: served as recorded
+    secrets = run_secrets(tenant=tenant)
+    with secrets.active():
+        execution = engine.execute(
+            plan,
+            run_input=original.input,
+            seed=original.seed,
+            timestamp=original.frozen_timestamp,
+            budget_cents=original.budget_cents,
+            replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
+            prevalidated=original.source != TraceSource.INGEST,
+            secrets=secrets,
+        )
     # Replays spend too: every re-executed step (check, execute) costs; a step served from the recording does not.
     RUN_COST_USD.labels(tier=tenant.tier).inc(execution.total_cost_cents / 100)
     divergence = engine.compare(
@@ -262,6 +279,7 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
         "original_root_hash": original.root_hash,
         "divergence": divergence,
         "mismatch_id": None,
+        "served_redacted_steps": served_redacted,
     }
     if not dry_run:
         with transaction.atomic():

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"  # what HTTP clients (requests' requote_uri) leave unescaped in a URL
 _BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
 
@@ -30,6 +31,7 @@ def _variants(value: str) -> set[str]:
         value,
         quote(value, safe=""),
         quote(value),
+        quote(value, safe=_URI_SAFE),
         quote_plus(value),
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],

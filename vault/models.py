@@ -6,8 +6,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from accounts.models import Tenant
+from vault.references import NAME_PATTERN
 
-NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,63}$"
 name_validator = RegexValidator(NAME_PATTERN, "Upper-case letters, digits and _, starting with a letter (at most 64).")
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vault.models import NAME_PATTERN
-
+NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,63}$"
 ERR_SECRET_NOT_FOUND = "ERR_SECRET_NOT_FOUND"
 ERR_SECRET_UNREADABLE = "ERR_SECRET_UNREADABLE"
 
@@ -39,11 +38,6 @@ def name_problem(name: str) -> str | None:
     if _NAME.fullmatch(name):
         return None
     return f"Secret name {name!r} is invalid: names match {NAME_PATTERN} (e.g. GITHUB_TOKEN)."
-
-
-def only_references(text: str) -> bool:
-    """True when `text` holds at least one `{{ }}` reference (secret or not)."""
-    return "{{" in text and "}}" in text
 
 
 def secret_names(value: Any) -> set[str]:

@@ -1,0 +1,73 @@
+"""Literal credentials in plans are refused (PRODUCT.md §13). Pure: no database.
+
+High-confidence shapes only (a false positive blocks a run): vendor token formats, bearer/basic
+credentials, JWTs, PEM private keys, URL passwords, and any literal string under a sensitive key
+(the key list is the ingest redaction's, `traces.redaction.is_sensitive_key`). A value written
+with a `{{ }}` reference is not literal: `{{ secrets.NAME }}` is what callers are told to use.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from traces.redaction import is_sensitive_key
+
+_SHAPES: list[tuple[str, re.Pattern[str]]] = [
+    ("a PEM private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("a GitHub token", re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}")),
+    ("a Slack token", re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}")),
+    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{10,}")),
+    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("an AOS API key", re.compile(r"\baos_[A-Za-z0-9_-]{20,}")),
+    ("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+")),
+    ("a bearer token", re.compile(r"(?i)\bbearer\s+(?!\{\{)[A-Za-z0-9\-._~+/]{8,}=*")),
+    ("basic-auth credentials", re.compile(r"(?i)\bbasic\s+(?!\{\{)[A-Za-z0-9+/]{8,}=*")),
+    ("a password in a URL", re.compile(r"://[^/\s:@{}]+:(?!\{\{)[^@\s/{}]+@")),
+]
+_REFERENCE = re.compile(r"\{\{.*?\}\}", re.S)
+
+
+def _advice() -> str:
+    return "store it with PUT /api/v1/secrets/NAME and write {{ secrets.NAME }} here instead."
+
+
+def literal_problem(value: str, *, sensitive_key: bool) -> str | None:
+    """Why `value` looks like a literal credential, or None."""
+    literal = _REFERENCE.sub("", value)  # what remains once references are taken out
+    for kind, pattern in _SHAPES:
+        if pattern.search(literal):
+            return f"This looks like {kind}; plans must not carry credentials: {_advice()}"
+    if sensitive_key and literal.strip() and not _REFERENCE.search(value):
+        return f"A literal value under a credential key is refused: {_advice()}"
+    return None
+
+
+def literal_credentials(value: Any, path: str, *, sensitive_key: bool = False) -> dict[str, list[str]]:
+    """{field path: [message]} for every literal credential inside a JSON value."""
+    problems: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        problem = literal_problem(value, sensitive_key=sensitive_key)
+        if problem:
+            problems[path] = [problem]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            problems.update(literal_credentials(item, child, sensitive_key=is_sensitive_key(key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problems.update(literal_credentials(item, f"{path}[{i}]", sensitive_key=sensitive_key))
+    return problems
+
+
+def plan_literal_credentials(plan: list[dict[str, Any]], run_input: Any = None) -> dict[str, list[str]]:
+    """Problems in every step's (and fallback's) params and in the run input, named as callers write them."""
+    problems: dict[str, list[str]] = {}
+    for index, step in enumerate(plan):
+        problems.update(literal_credentials(step.get("params") or {}, f"plan[{index}].params"))
+        fallback = step.get("fallback")
+        if isinstance(fallback, dict):
+            problems.update(literal_credentials(fallback.get("params") or {}, f"plan[{index}].fallback.params"))
+    if run_input is not None:
+        problems.update(literal_credentials(run_input, "input"))
+    return problems
