@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from accounts.admin_scoping import TenantScopedAdminMixin, user_has_role, user_tenant_ids
+from accounts.admin_scoping import TenantScopedAdminMixin
 from aosproject.errors import ApiError
 from vault import crypto
 from vault.models import Secret
@@ -53,22 +53,6 @@ class SecretAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         shown = ["tenant", "name", "value"]
         return [*shown, "created_at", "updated_at", "last_used_at"] if obj else shown
-
-    def _admin_of(self, request, obj) -> bool:
-        return user_has_role(request.user, "admin", obj.tenant_id if obj is not None else None)
-
-    def has_change_permission(self, request, obj=None):
-        return self._admin_of(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._admin_of(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "tenant" and not request.user.is_superuser:
-            admin_of = [t for t in user_tenant_ids(request.user) if user_has_role(request.user, "admin", t)]
-            field.queryset = field.queryset.filter(id__in=admin_of)
-        return field
 
     def save_model(self, request, obj, form, change):
         value = form.cleaned_data.get("value")

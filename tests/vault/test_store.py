@@ -191,3 +191,20 @@ def test_it_has_an_admin_form_with_a_password_input_that_shows_only_names(client
     for page in ("/admin/vault/secret/", f"/admin/vault/secret/{secret.pk}/change/"):
         html = client.get(page).content.decode()
         assert "ADMIN_SET" in html and VALUE not in html and secret.value_encrypted not in html
+
+
+def test_it_scopes_the_admin_to_tenants_where_the_user_is_admin(client, django_user_model, tenant_a, tenant_b):
+    from accounts.models import Membership
+    from vault.services import secret_put
+
+    user = django_user_model.objects.create_user(username="ada", password="pw-ada-123", is_staff=True)
+    Membership.objects.create(user=user, tenant=tenant_a, role=Role.ADMIN)
+    Membership.objects.create(user=user, tenant=tenant_b, role=Role.OPERATOR)
+    theirs, _ = secret_put(tenant=tenant_b, name="B_ONLY", value=VALUE)
+    client.force_login(user)
+    page = client.get(f"/admin/vault/secret/{theirs.pk}/change/").content.decode()
+    assert "B_ONLY" in page and 'name="_save"' not in page  # an operator of B sees the name, nothing more
+    assert client.post(f"/admin/vault/secret/{theirs.pk}/change/", {"value": "overwritten"}).status_code == 403
+    assert secret_reveal(tenant=tenant_b, name="B_ONLY") == VALUE
+    refused = client.post("/admin/vault/secret/add/", {"tenant": tenant_b.pk, "name": "SNEAKY", "value": VALUE})
+    assert refused.status_code == 200 and not Secret.objects.filter(name="SNEAKY").exists()
