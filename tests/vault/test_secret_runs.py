@@ -18,6 +18,7 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Role
+from aos_sdk import hashing
 from runtime.models import IdempotencyRecord
 from tests.conftest import client_with_key
 from tests.runtime.helpers import RUNS, SIMULATE, TS
@@ -120,6 +121,7 @@ def test_it_hands_the_value_to_the_skill_and_stores_only_the_reference(secret_ru
     assert body["status"] == "succeeded", (body["error_message"], body["steps"])
     step = body["steps"][0]
     assert step["params"]["headers"] == {"Authorization": "Bearer {{ secrets.API_TOKEN }}"}
+    assert step["input_hash"] == hashing.input_hash(step["params"])  # the hash covers the reference
     assert step["output"]["body"]["authorization"] == "Bearer ***"
     assert step["output"]["body"]["basic"] == "Basic ***"
     assert "***" in body["steps"][1]["params"]["messages"][0]["content"]  # later steps see the masked output
@@ -205,8 +207,11 @@ def test_it_masks_mismatch_details_and_the_github_and_slack_notifications(
     assert_clean(replayed.content.decode())
     mismatch = Mismatch.objects.get(pk=result["mismatch_id"])
     assert_clean(json.dumps(mismatch.details))
+    with django_capture_on_commit_callbacks(execute=True):  # same fingerprint: a comment on the issue
+        api_a_dev.post(f"/api/v1/runtime/replay/{run_id}", {"mode": "live"}, format="json")
     [issue] = github_on.created_issues()
     assert "Bearer ***" in issue["body"]  # the details are in the body, masked
+    assert issue["comments"] and "Bearer ***" in issue["comments"][0]
     settings.GITHUB_TOKEN = ""  # now Slack is the channel
     settings.SLACK_MISMATCH_WEBHOOK = slack.url + "/hook"
     with django_capture_on_commit_callbacks(execute=True):

@@ -208,3 +208,31 @@ def test_it_scopes_the_admin_to_tenants_where_the_user_is_admin(client, django_u
     assert secret_reveal(tenant=tenant_b, name="B_ONLY") == VALUE
     refused = client.post("/admin/vault/secret/add/", {"tenant": tenant_b.pk, "name": "SNEAKY", "value": VALUE})
     assert refused.status_code == 200 and not Secret.objects.filter(name="SNEAKY").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_stores_one_secret_when_two_first_puts_race(tenant_a):
+    import threading
+
+    from django.db import close_old_connections
+
+    from vault.services import secret_put
+
+    barrier = threading.Barrier(2)
+    created: list[bool] = []
+
+    def put(value: str) -> None:
+        try:
+            barrier.wait(timeout=5)
+            created.append(secret_put(tenant=tenant_a, name="RACE", value=value)[1])
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=put, args=(f"value-{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(created) == [False, True]
+    assert Secret.objects.filter(name="RACE").count() == 1
+    assert secret_reveal(tenant=tenant_a, name="RACE") in {"value-0", "value-1"}
