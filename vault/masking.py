@@ -42,6 +42,23 @@ def _variants(value: str) -> set[str]:
     return {v for v in out if v}
 
 
+def _base64_cores(raw: bytes) -> set[str]:
+    """Substrings every base64 text that decodes to something containing `raw` must contain.
+
+    Whatever precedes the value, one of three alignments puts `raw[s:]` (s = 0, 1, 2) on a 3-byte
+    group boundary, where its whole groups encode to fixed characters. Empty for values too short
+    to have a whole group at every alignment (then every base64 token is decoded and checked).
+    """
+    cores = set()
+    for start in range(3):
+        whole = (len(raw) - start) // 3 * 3
+        if whole <= 0:
+            return set()
+        chunk = raw[start : start + whole]
+        cores |= {base64.b64encode(chunk).decode(), base64.urlsafe_b64encode(chunk).decode()}
+    return cores
+
+
 def _decoded(token: str) -> bytes | None:
     padded = token + "=" * (-len(token) % 4)
     try:
@@ -56,6 +73,7 @@ class Masker:
     def __init__(self, values: list[str] | None = None) -> None:
         self._raw: set[bytes] = set()
         self._variants: set[str] = set()
+        self._cores: set[str] | None = set()  # None: some value is too short for the base64 pre-check
         self._pattern: re.Pattern[str] | None = None
         for value in values or []:
             self.add(value)
@@ -68,6 +86,8 @@ class Masker:
             return
         self._raw.add(value.encode())
         self._variants |= _variants(value)
+        cores = _base64_cores(value.encode())
+        self._cores = None if self._cores is None or not cores else self._cores | cores
         # Longest first, so an encoding that contains the value is replaced whole.
         alternatives = sorted(self._variants, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
@@ -81,8 +101,13 @@ class Masker:
     def mask_text(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        text = self._pattern.sub(MASK, text)
-        return _BASE64_TOKEN.sub(self._base64_hides_value, text)
+        # Plain substring pre-checks: most strings hold no secret, and `in` is far cheaper than the regexes.
+        # Whole base64 tokens first, so `Basic <base64 of user:value>` becomes `Basic ***`, not a fragment.
+        if self._cores is None or any(core in text for core in self._cores):
+            text = _BASE64_TOKEN.sub(self._base64_hides_value, text)
+        if any(variant in text for variant in self._variants):
+            text = self._pattern.sub(MASK, text)
+        return text
 
     def mask(self, value: Any) -> Any:
         """A copy of a JSON value with every secret value (and encoding) replaced by `***`."""

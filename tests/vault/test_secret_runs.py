@@ -259,3 +259,17 @@ def test_it_refuses_references_that_are_not_secrets_name(api_a_dev, expression, 
     plan = [{"skill": "llm_invoke", "params": {"messages": [{"role": "user", "content": "{{ " + expression + " }}"}]}}]
     response = api_a_dev.post(RUNS, {"plan": plan, "wait": True}, format="json")
     assert response.status_code == 400 and message in response.json()["message"]
+
+
+def test_it_posts_to_a_slack_webhook_url_kept_as_a_secret(admin_a, api_a_dev, settings):
+    settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
+    with LocalServer(lambda *a: (200, {"Content-Type": "text/plain"}, b"ok")) as hook:
+        url = hook.url + "/services/T0/B0/s3cretPathPart"
+        put_secret(admin_a, url, name="SLACK_WEBHOOK")
+        plan = [{"skill": "webhook_send", "params": {"url": "{{ secrets.SLACK_WEBHOOK }}", "text": "deployed"}}]
+        response = api_a_dev.post(RUNS, {"plan": plan, "wait": True}, format="json")
+        assert response.status_code == 201 and response.json()["status"] == "succeeded", response.content
+        [request] = hook.requests
+    assert request["path"] == "/services/T0/B0/s3cretPathPart" and json.loads(request["body"]) == {"text": "deployed"}
+    assert response.json()["steps"][0]["params"]["url"] == "{{ secrets.SLACK_WEBHOOK }}"
+    assert_clean(response.content.decode(), url)
