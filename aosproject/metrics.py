@@ -19,11 +19,18 @@ from prometheus_client import Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from aosproject.metrics_gauges import RUN_AND_RETENTION_GAUGES
+
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_ALLOWED = Counter("aos_rate_limit_allowed_total", "API requests allowed by the rate limiter.", ["tier"])
 RATE_LIMIT_BLOCKED = Counter("aos_rate_limit_blocked_total", "API requests refused with 429.", ["tier"])
-RATE_LIMIT_TIER_LIMIT = Gauge("aos_rate_limit_tier_limit", "Requests per 60 s window by tier.", ["tier"])
+# Every process sets the same configured limits: under multiprocess mode (gunicorn, Celery prefork)
+# `livemax` exports one series per tier instead of one per pid, and a dead worker's values go with
+# its files (gunicorn's child_exit hook, deploy/gunicorn.conf.py).
+RATE_LIMIT_TIER_LIMIT = Gauge(
+    "aos_rate_limit_tier_limit", "Requests per 60 s window by tier.", ["tier"], multiprocess_mode="livemax"
+)
 RATE_LIMIT_FAIL_OPEN = Counter(
     "aos_rate_limit_fail_open_total", "Requests allowed because the rate-limit cache was unreachable."
 )
@@ -36,6 +43,13 @@ NOTIFICATIONS = Counter(
     "aos_notifications_total", "Mismatch notifications by channel and result.", ["channel", "result"]
 )
 IDEMPOTENCY = Counter("aos_idempotency_total", "Idempotency-Key outcomes.", ["result"])
+# The label values the code uses (runtime/idempotency.py, traces/notify.py), exported at 0 from start.
+IDEMPOTENCY_RESULTS = ("new", "replayed", "in_progress", "mismatch", "released")
+NOTIFICATION_RESULTS = {
+    "github": ("sent", "deduplicated", "retry", "failed"),
+    "slack": ("sent", "retry", "failed"),
+    "none": ("failed",),
+}
 RETENTION_DELETED = Counter("aos_retention_deleted_total", "Traces deleted by retention.")
 # Beyond §10, for the alert rules (deploy/prometheus/aos_rules.yml): spend, and what Alertmanager sent us.
 RUN_COST_USD = Counter(
@@ -120,6 +134,10 @@ class WorkerHeartbeat(Collector):
 
 WORKER_HEARTBEAT = WorkerHeartbeat()
 prometheus_client.REGISTRY.register(WORKER_HEARTBEAT)
+prometheus_client.REGISTRY.register(RUN_AND_RETENTION_GAUGES)
+# What only the web exports: state read at scrape time. A Celery worker's or a command's exposition
+# leaves these out, so they are never scraped twice from two jobs.
+SCRAPE_TIME_COLLECTORS = (MISMATCH_GAUGES, WORKER_HEARTBEAT, RUN_AND_RETENTION_GAUGES)
 
 
 @lru_cache(maxsize=8)
@@ -164,7 +182,7 @@ def metrics_access(request) -> int | None:
 
 
 def known_label_values_export() -> None:
-    """Creates the children the alert rules use at 0, for every known label value.
+    """Creates every labelled counter's children at 0, for every known label value.
 
     A labelled child exists only once used, and then it starts at 1: `increase()` and `rate()`
     count nothing from a series' start, so the first replay mismatch of a reason (after every
@@ -173,7 +191,7 @@ def known_label_values_export() -> None:
     Idempotent: an AppConfig.ready() may call it too, to cover events before the first scrape.
     """
     from accounts.models import Tier  # the app registry is ready at scrape time
-    from traces.models import MismatchReason, TraceStatus
+    from traces.models import MismatchReason, TraceSource, TraceStatus
 
     for tier in Tier.values:
         for counter in (RATE_LIMIT_ALLOWED, RATE_LIMIT_BLOCKED, RUN_COST_USD):
@@ -184,6 +202,15 @@ def known_label_values_export() -> None:
         RUNS.labels(status=status)
     for parity in ("true", "false"):
         REPLAYS.labels(parity=parity)
+    for source in TraceSource.values:
+        TRACES_STORED.labels(source=source)
+    for result in IDEMPOTENCY_RESULTS:
+        IDEMPOTENCY.labels(result=result)
+    for channel, results in NOTIFICATION_RESULTS.items():
+        for result in results:
+            NOTIFICATIONS.labels(channel=channel, result=result)
+    for status in ("firing", "resolved"):
+        ALERTS_RECEIVED.labels(status=status)
 
 
 def metrics_view(request):
@@ -200,8 +227,8 @@ def metrics_view(request):
         # As django-prometheus does for gunicorn workers, plus our database gauges.
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        registry.register(MISMATCH_GAUGES)
-        registry.register(WORKER_HEARTBEAT)
+        for collector in SCRAPE_TIME_COLLECTORS:
+            registry.register(collector)
     else:
         registry = prometheus_client.REGISTRY
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)

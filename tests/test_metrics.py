@@ -40,6 +40,9 @@ PRODUCT_METRICS = {
     "aos_run_cost_usd_total": {"tier"},
     "aos_worker_heartbeat_timestamp_seconds": set(),
     "aos_alerts_received_total": {"status"},
+    "aos_runs_in_progress": {"status"},
+    "aos_runs_oldest_queued_timestamp_seconds": set(),
+    "aos_retention_last_success_timestamp_seconds": set(),
 }
 # What a label value may never look like: ids, hashes, tenant slugs (unbounded over time).
 UNBOUNDED_VALUE = re.compile(r"^[0-9a-f]{16,}$|^[0-9a-f-]{32,36}$|^tenant-|^tr_|^run_")
@@ -103,7 +106,7 @@ def test_it_reads_the_mismatch_gauges_from_the_database(tenant_a, tenant_b, djan
     make_mismatch(tenant_a, 1)
     make_mismatch(tenant_a, 2, resolved=True, notification_state=NotificationState.SENT)
     make_mismatch(tenant_b, 3, notification_state=NotificationState.FAILED)
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(3):  # mismatches, runs in progress, retention's last success
         exported = families(scrape())
     assert exported["aos_mismatches_unresolved"].samples[0].value == 2
     assert exported["aos_mismatch_notifications_pending"].samples[0].value == 1
