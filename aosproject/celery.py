@@ -4,8 +4,14 @@ import os
 
 from celery import Celery
 
+from aosproject import metrics_worker
+
+# First, before any metric exists: a worker serving its own /metrics needs file-backed values.
+metrics_worker.ensure_multiprocess_dir()
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aosproject.settings")
 
 app = Celery("aosproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+metrics_worker.connect_signals(app)

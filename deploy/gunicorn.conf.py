@@ -1,0 +1,42 @@
+"""gunicorn settings for the web: `gunicorn -c deploy/gunicorn.conf.py aosproject.wsgi`.
+
+Metrics with several workers (prometheus_client multiprocess mode): set PROMETHEUS_MULTIPROC_DIR
+to a directory of the web's own (not a Celery worker's). This file then
+- empties it when the arbiter starts (on_starting): values of an earlier run are not summed in;
+- marks a worker that exited dead (child_exit): its live gauges (aos_rate_limit_tier_limit,
+  `livemax`) disappear with it instead of staying as a stale pid after a restart or `kill -HUP`.
+Counters of dead workers stay in the directory on purpose: they are summed, so a restart does
+not make them go backwards.
+"""
+
+import os
+from pathlib import Path
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The application writes its own access log line (aosproject.request_log: request id, tenant,
+# principal, duration); gunicorn's would be a second, unstructured one.
+accesslog = None
+
+_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def on_starting(server):
+    path = os.environ.get(_MULTIPROC)
+    if not path:
+        return
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = list(directory.glob("*.db"))
+    for file in stale:
+        file.unlink(missing_ok=True)
+    removed = len(stale)
+    server.log.info("Prometheus multiprocess directory %s: removed %d file(s) of an earlier run", path, removed)
+
+
+def child_exit(server, worker):
+    if os.environ.get(_MULTIPROC):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
