@@ -313,6 +313,11 @@ def env_tier_limits(name: str) -> dict[str, int]:
 # Replaces built-in per-minute limits (accounts.ratelimit.TIER_LIMITS), e.g. "free=120,pro=2000".
 RATELIMIT_TIER_OVERRIDES = env_tier_limits("RATELIMIT_TIER_OVERRIDES")
 METRICS_BEARER_TOKEN = env("METRICS_BEARER_TOKEN")
+# Batch commands (prune_traces, notify_pending) push their metrics here when set (aosproject/metrics_push.py).
+PROMETHEUS_PUSHGATEWAY_URL = env("PROMETHEUS_PUSHGATEWAY_URL").rstrip("/")
+PROMETHEUS_PUSHGATEWAY_TIMEOUT = env_float("PROMETHEUS_PUSHGATEWAY_TIMEOUT", 5.0)
+# The `instance` grouping label of pushed metrics; empty = the host name.
+PROMETHEUS_PUSHGATEWAY_INSTANCE = env("PROMETHEUS_PUSHGATEWAY_INSTANCE")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
 
 # --- Alerts (inject_synthetic_alert, Alertmanager webhook receiver) -------------------------

@@ -55,14 +55,22 @@ def retention_lock() -> Iterator[None]:
             cache.delete(CACHE_LOCK_KEY)
 
 
-def tenant_cutoffs(*, now: dt.datetime, days: int | None, tenant: Tenant | None) -> list[tuple[Tenant, dt.datetime]]:
-    """(tenant, cutoff) pairs. Without `days`, each tenant's retention_days; 0 means keep forever."""
+def tenant_cutoffs(
+    *, now: dt.datetime, days: int | None, tenant: Tenant | None, force: bool = False
+) -> list[tuple[Tenant, dt.datetime]]:
+    """(tenant, cutoff) pairs: each tenant's retention_days, or `days` for all of them.
+
+    A tenant with retention_days 0 keeps its traces forever: `days` does not override that
+    unless `force` (a person asked for it by name, `prune_traces --force`).
+    """
+    if days is not None and days < 1:
+        raise ValueError("days must be at least 1: 0 would delete every trace")
     tenants = [tenant] if tenant is not None else list(Tenant.objects.order_by("id"))
     pairs = []
     for t in tenants:
-        keep_days = days if days is not None else t.retention_days
-        if keep_days == 0 and days is None:
+        if t.retention_days == 0 and not (force and days is not None):
             continue
+        keep_days = days if days is not None else t.retention_days
         pairs.append((t, now - dt.timedelta(days=keep_days)))
     return pairs
 
@@ -95,16 +103,20 @@ def prune_traces(
     now: dt.datetime | None = None,
     on_batch: Callable[[int], None] | None = None,
     cutoffs: list[tuple[Tenant, dt.datetime]] | None = None,
+    force: bool = False,
 ) -> RetentionRun:
     """Deletes expired traces (or counts them on a dry run) under the lock; returns the run record.
 
+    The record's counts are saved after every batch, so a run killed half-way (no `finally`
+    runs on SIGKILL) still shows what it deleted; its status stays `running`.
     Raises RetentionLocked when another run is in progress.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     now = now or timezone.now()
     with retention_lock():
-        cutoffs = cutoffs if cutoffs is not None else tenant_cutoffs(now=now, days=days, tenant=tenant)
+        if cutoffs is None:
+            cutoffs = tenant_cutoffs(now=now, days=days, tenant=tenant, force=force)
         run = RetentionRun.objects.create(dry_run=dry_run, days=days, tenant=tenant)
         try:
             for t, cutoff in cutoffs:
@@ -121,6 +133,7 @@ def prune_traces(
                         break
                     run.traces_deleted += traces_n
                     run.steps_deleted += steps_n
+                    run.save(update_fields=["traces_deleted", "steps_deleted", "traces_kept"])
                     RETENTION_DELETED.inc(traces_n)
                     if on_batch is not None:
                         on_batch(traces_n)

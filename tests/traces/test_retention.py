@@ -16,7 +16,6 @@ from django.db import connection
 from prometheus_client import REGISTRY
 
 from tests.traces.tracebuild import store
-from traces.mismatches import mismatch_record
 from traces.models import Mismatch, RetentionRun, Trace, TraceStep
 from traces.retention import ADVISORY_LOCK_KEY, CACHE_LOCK_KEY, RetentionLocked, prune_traces, retention_lock
 from traces.tasks_retention import prune_traces_task
@@ -37,31 +36,6 @@ def prune(*args: str) -> str:
 
 def deleted_total() -> float:
     return REGISTRY.get_sample_value("aos_retention_deleted_total") or 0.0
-
-
-@pytest.fixture
-def aged(tenant_a, tenant_b):
-    """Tenant A keeps 30 days (default), tenant B 7 days; traces at several ages."""
-    tenant_b.retention_days = 7
-    tenant_b.save()
-    made = {}
-    for name, tenant, days in [
-        ("a-new", tenant_a, 1),
-        ("a-old", tenant_a, 40),
-        ("a-older", tenant_a, 90),
-        ("a-pinned", tenant_a, 90),
-        ("a-mismatch", tenant_a, 90),
-        ("a-resolved", tenant_a, 90),
-        ("b-new", tenant_b, 3),
-        ("b-10d", tenant_b, 10),
-    ]:
-        with at(days):
-            made[name] = store(tenant, trace_id=name, steps=3)
-    Trace.objects.filter(pk=made["a-pinned"].pk).update(pinned=True)
-    mismatch_record(trace=made["a-mismatch"], step_index=1, reason="output_mismatch", reported_by="test")
-    resolved = mismatch_record(trace=made["a-resolved"], step_index=0, reason="output_mismatch", reported_by="t")
-    Mismatch.objects.filter(pk=resolved.pk).update(resolved=True)
-    return made
 
 
 def remaining() -> set[str]:
@@ -206,7 +180,10 @@ def test_it_runs_from_celery_beat(aged, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args", [["--batch-size", "0"], ["--days", "-1"], ["--tenant", "nope"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--batch-size", "0"], ["--days", "-1"], ["--days", "0"], ["--days", "x"], ["--force"], ["--tenant", "nope"]],
+)
 def test_it_refuses_bad_arguments(args, tenant_a):
     with pytest.raises(CommandError):
         prune(*args)
@@ -228,5 +205,73 @@ def test_it_shows_a_progress_bar_only_on_a_terminal(aged, capsys):
 
     plain_err = io.StringIO()
     with time_machine.travel(NOW, tick=False):
-        call_command("prune_traces", "--days", "0", stdout=io.StringIO(), stderr=plain_err)
+        call_command("prune_traces", "--days", "1", stdout=io.StringIO(), stderr=plain_err)
     assert plain_err.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_it_refuses_days_zero_which_would_delete_every_trace(aged):
+    """Finding 9: `--days 0` deleted everything (0 is "keep forever" in a tenant's retention_days)."""
+    with pytest.raises(CommandError, match="0 would delete every trace"):
+        prune("--days", "0")
+    assert remaining() == set(aged)
+    with pytest.raises(ValueError):
+        prune_traces(days=0)
+
+
+@pytest.mark.django_db
+def test_it_leaves_keep_forever_tenants_alone_with_days_unless_forced(aged, tenant_a):
+    """Finding 9: `--days` overrode tenants set to keep forever."""
+    tenant_a.retention_days = 0
+    tenant_a.save()
+    prune("--days", "5")
+    assert {"a-old", "a-older", "a-resolved", "a-new"} <= remaining()
+    assert "b-10d" not in remaining()
+    prune("--days", "5", "--tenant", tenant_a.slug)
+    assert {"a-old", "a-older"} <= remaining()
+    prune("--days", "30", "--force")
+    assert not {"a-old", "a-older", "a-resolved"} & remaining()
+    assert "a-new" in remaining()
+
+
+@pytest.mark.django_db
+def test_it_saves_the_runs_progress_after_every_batch(aged):
+    """Finding 9: the RetentionRun row said 0 deleted until the very end."""
+    seen: list[tuple[int, str]] = []
+
+    def on_batch(n: int) -> None:
+        row = RetentionRun.objects.get()  # what another session (the admin) reads meanwhile
+        seen.append((row.traces_deleted, row.status))
+
+    with time_machine.travel(NOW, tick=False):
+        prune_traces(batch_size=1, on_batch=on_batch)
+    assert seen == [(1, "running"), (2, "running"), (3, "running"), (4, "running")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_count_of_a_killed_run(tmp_path, tenant_a):
+    """A run killed with SIGKILL (no `finally` runs) still shows what it deleted."""
+    import subprocess
+    import sys
+
+    from tests.procs import ROOT, child_env
+
+    for n in range(5):
+        with at(90):
+            store(tenant_a, trace_id=f"old-{n}", steps=2)
+    script = (
+        "import os, signal\n"
+        "from traces.retention import prune_traces\n"
+        "def on_batch(n, seen=[]):\n"
+        "    seen.append(n)\n"
+        "    if len(seen) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "prune_traces(batch_size=1, on_batch=on_batch)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=child_env(), capture_output=True, timeout=60
+    )
+    assert result.returncode == -9, result.stderr
+    run = RetentionRun.objects.get()
+    assert (run.status, run.traces_deleted, run.steps_deleted) == ("running", 3, 6)
+    assert Trace.objects.count() == 2
