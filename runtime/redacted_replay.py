@@ -11,6 +11,7 @@ from typing import Any
 
 from runtime.engine import RecordedStep
 from runtime.plans import has_reference
+from traces.models import TraceSource
 from traces.redaction import REDACTED
 
 _MARKER = REDACTED.rstrip("]")  # "[REDACTED" also matches "[REDACTED:github_token]"
@@ -28,7 +29,7 @@ def _carries_marker(value: Any) -> bool:
 
 def redacted_step_indices(trace, plan: list[dict[str, Any]], recorded: list[RecordedStep]) -> list[int]:
     """Plan indices to serve as recorded: a redacted step, and any later step that references others."""
-    if not trace.redacted:
+    if not trace.redacted or trace.source != TraceSource.INGEST:  # a run's redaction touches only its metadata
         return []
     served: list[int] = []
     for index, step in enumerate(plan):

@@ -158,6 +158,7 @@ def run_create(
     plan = _validated(plan)
     _check_allowed(tenant, plan)
     refuse_literal_credentials(plan=[], run_input=run_input)
+    metadata, redactions = redact(metadata or {})  # audit data, never replayed: redacted like ingested traces
     return Trace.objects.create(
         trace_id=new_trace_id(),
         run_id=new_run_id(),
@@ -170,7 +171,8 @@ def run_create(
         seed=seed,
         frozen_timestamp=timestamp or utc_timestamp(),
         status=TraceStatus.QUEUED,
-        metadata=redact(metadata or {})[0],  # audit data, never replayed: redacted like ingested traces
+        metadata=metadata,
+        redacted=bool(redactions),
         budget_cents=_budget(tenant, budget_cents),
     )
 

@@ -73,7 +73,9 @@ def test_it_redacts_run_metadata_like_an_ingested_trace(api_a_dev):
     metadata = {"ticket": "OPS-1", "slack_token": "xoxb-1234567890-abcdefghij", "note": f"see {GHP}"}
     response = run(api_a_dev, [llm("hi")], metadata=metadata)
     assert response.status_code == 201
-    stored = Trace.objects.get(run_id=response.json()["run_id"]).metadata
+    trace = Trace.objects.get(run_id=response.json()["run_id"])
+    stored = trace.metadata
+    assert trace.redacted and response.json()["metadata"] == stored
     assert stored["ticket"] == "OPS-1" and stored["slack_token"] == "[REDACTED]"
     assert GHP not in stored["note"]
 
