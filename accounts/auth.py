@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts.jwks import JwksKeySet
 from accounts.models import API_KEY_PREFIX, ApiKey, Membership, Role, Tenant, hash_api_key
 from accounts.principal import Principal, effective_tier
 from aosproject.errors import ApiError
@@ -26,32 +27,42 @@ logger = logging.getLogger(__name__)
 WWW_AUTHENTICATE = 'Bearer realm="aos"'
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_jwks_clients: dict[tuple[str, int, int], jwt.PyJWKClient] = {}
+# Longer than any real OIDC access token (Keycloak's with many roles stay well under 8 KiB);
+# refused before any base64 or JSON work is spent on it.
+MAX_TOKEN_LENGTH = 16 * 1024
+# The JWS algorithms each key type can verify; a header naming another is refused before decoding
+# (PyJWT raises TypeError when an RSA key meets ES256 or an EC key meets RS256: finding 7).
+_ALGORITHMS_BY_KEY_TYPE = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("EdDSA",)}
+
+_jwks_sets: dict[tuple, JwksKeySet] = {}
 _jwks_lock = threading.Lock()
 
 
-def jwks_client(url: str) -> jwt.PyJWKClient:
-    """One cached client per JWKS URL (keys kept `OIDC_JWKS_CACHE_SECONDS`).
-
-    An unknown `kid` makes the client refetch the key set once, at most once per
-    `OIDC_JWKS_REFETCH_COOLDOWN_SECONDS`, so tokens with made-up kids cannot hammer the IdP
-    (docs/decisions/0003).
-    """
-    lifespan = settings.OIDC_JWKS_CACHE_SECONDS
-    cooldown = settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS
+def jwks_client(url: str) -> JwksKeySet:
+    """One key set per JWKS URL and settings (docs/decisions/0003): cached `OIDC_JWKS_CACHE_SECONDS`,
+    an unknown `kid` refetches at most every `OIDC_JWKS_REFETCH_COOLDOWN_SECONDS`, a failed fetch is
+    not retried for `OIDC_JWKS_FAILURE_COOLDOWN_SECONDS`, one fetch at a time."""
+    config = (
+        url,
+        settings.OIDC_JWKS_CACHE_SECONDS,
+        settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS,
+        settings.OIDC_JWKS_FAILURE_COOLDOWN_SECONDS,
+        settings.OIDC_TIMEOUT,
+        settings.OIDC_VERIFY_SSL,
+    )
     with _jwks_lock:
-        client = _jwks_clients.get((url, lifespan, cooldown))
-        if client is None:
-            client = jwt.PyJWKClient(
+        keys = _jwks_sets.get(config)
+        if keys is None:
+            keys = JwksKeySet(
                 url,
-                cache_keys=False,
-                lifespan=lifespan,
+                lifespan=settings.OIDC_JWKS_CACHE_SECONDS,
+                refetch_cooldown=settings.OIDC_JWKS_REFETCH_COOLDOWN_SECONDS,
+                failure_cooldown=settings.OIDC_JWKS_FAILURE_COOLDOWN_SECONDS,
                 timeout=settings.OIDC_TIMEOUT,
-                cooldown_duration=cooldown,
                 ssl_context=_ssl_context(),
             )
-            _jwks_clients[(url, lifespan, cooldown)] = client
-        return client
+            _jwks_sets[config] = keys
+        return keys
 
 
 def _ssl_context() -> ssl.SSLContext | None:
@@ -63,7 +74,7 @@ def _ssl_context() -> ssl.SSLContext | None:
 
 def reset_jwks_cache() -> None:
     with _jwks_lock:
-        _jwks_clients.clear()
+        _jwks_sets.clear()
 
 
 def _bearer(request) -> str | None:
@@ -124,45 +135,73 @@ def _roles_from_claims(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(roles)
 
 
-def verify_jwt(token: str) -> dict[str, Any]:
-    """Verifies signature, exp, iss and aud against the configured IdP; returns the claims."""
-    if not settings.OIDC_OP_JWKS_ENDPOINT:
-        raise exceptions.AuthenticationFailed("Bearer tokens are not accepted: no OIDC provider is configured.")
+def _unauthenticated(message: str) -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(message)
+
+
+def _token_header(token: str) -> tuple[str, str]:
+    """(alg, kid) of a well-formed header naming an accepted algorithm; 401 for anything else."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise _unauthenticated(f"Bearer token is longer than {MAX_TOKEN_LENGTH} characters.")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise exceptions.AuthenticationFailed(f"Malformed bearer token: {exc}") from exc
-    kid = header.get("kid")
-    if not kid:
-        raise exceptions.AuthenticationFailed("Bearer token has no 'kid' header.")
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise _unauthenticated(f"Malformed bearer token: {exc}") from exc
+    alg, kid = header.get("alg"), header.get("kid")
+    if not isinstance(alg, str) or alg not in settings.OIDC_JWT_ALGORITHMS:
+        raise _unauthenticated("Bearer token algorithm is not accepted.")
+    if not isinstance(kid, str) or not kid:
+        raise _unauthenticated("Bearer token has no 'kid' header.")
+    return alg, kid
+
+
+def _check_key_fits(signing_key: jwt.PyJWK, alg: str) -> None:
+    # The JWK's own `alg` when it names one (Keycloak's do); PyJWK keeps the JWK's members here.
+    declared = getattr(signing_key, "_jwk_data", {}).get("alg")
+    families = _ALGORITHMS_BY_KEY_TYPE.get(signing_key.key_type or "", ())
+    if (declared and declared != alg) or not alg.startswith(families):
+        raise _unauthenticated("Bearer token algorithm does not match its key.")
+
+
+def verify_jwt(token: str) -> dict[str, Any]:
+    """Verifies signature, exp, iss and aud against the configured IdP; returns the claims.
+
+    Every malformed, mis-keyed or unverifiable token is a 401 (never a 500); an IdP whose keys
+    cannot be had is a 503.
+    """
+    if not settings.OIDC_OP_JWKS_ENDPOINT:
+        raise _unauthenticated("Bearer tokens are not accepted: no OIDC provider is configured.")
+    alg, kid = _token_header(token)
     try:
-        signing_key = jwks_client(settings.OIDC_OP_JWKS_ENDPOINT).get_signing_key(kid)
+        signing_key = jwks_client(settings.OIDC_OP_JWKS_ENDPOINT).signing_key(kid)
     except jwt.PyJWKClientConnectionError as exc:
-        logger.warning("JWKS endpoint unreachable: %s", exc)
         raise ApiError("identity_provider_unavailable", "Could not fetch the identity provider's keys.", 503) from exc
-    except jwt.PyJWKClientError as exc:
-        raise exceptions.AuthenticationFailed("Bearer token signed by an unknown key.") from exc
+    except jwt.PyJWTError as exc:
+        raise _unauthenticated("Bearer token signed by an unknown key.") from exc
+    _check_key_fits(signing_key, alg)
     options: jwt.types.Options = {"require": ["exp", "iss", "aud"]}
     try:
         return jwt.decode(
             token,
             key=signing_key.key,
-            algorithms=settings.OIDC_JWT_ALGORITHMS,
+            algorithms=[alg],
             audience=settings.OIDC_AUDIENCE,
             issuer=settings.OIDC_ISSUER,
             leeway=settings.OIDC_LEEWAY_SECONDS,
             options=options,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise exceptions.AuthenticationFailed("Bearer token has expired.") from exc
+        raise _unauthenticated("Bearer token has expired.") from exc
     except jwt.InvalidAudienceError as exc:
-        raise exceptions.AuthenticationFailed("Bearer token has the wrong audience.") from exc
+        raise _unauthenticated("Bearer token has the wrong audience.") from exc
     except jwt.InvalidIssuerError as exc:
-        raise exceptions.AuthenticationFailed("Bearer token has the wrong issuer.") from exc
+        raise _unauthenticated("Bearer token has the wrong issuer.") from exc
     except jwt.InvalidSignatureError as exc:
-        raise exceptions.AuthenticationFailed("Bearer token signature is invalid.") from exc
+        raise _unauthenticated("Bearer token signature is invalid.") from exc
     except jwt.PyJWTError as exc:
-        raise exceptions.AuthenticationFailed(f"Invalid bearer token: {exc}") from exc
+        raise _unauthenticated(f"Invalid bearer token: {exc}") from exc
+    except (TypeError, ValueError, KeyError) as exc:  # a key/algorithm pairing PyJWT does not guard
+        raise _unauthenticated("Invalid bearer token.") from exc
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
@@ -30,7 +31,9 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.DEVELOPER: 2, Role.OPERATOR: 3, Role.ADMIN: 4}
 
 slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Lower-case letters, digits and dashes.")
-repo_validator = RegexValidator(r"^[\w.-]+/[\w.-]+$", "Use owner/name.")
+REPO_REGEX = r"^[\w.-]+/[\w.-]+$"
+REPO_PATTERN = re.compile(REPO_REGEX)
+repo_validator = RegexValidator(REPO_REGEX, "Use owner/name.")
 
 
 def github_repo_allowed(repo: str) -> bool:
@@ -73,7 +76,7 @@ class Tenant(models.Model):
     def clean(self) -> None:
         # The platform's token writes issues there: a tenant must not aim it at any repository.
         repo = self.github_repo
-        if repo and repo_validator.regex.match(repo) and not github_repo_allowed(repo):
+        if repo and REPO_PATTERN.match(repo) and not github_repo_allowed(repo):
             raise ValidationError(
                 {"github_repo": "This repository is not in GITHUB_REPO_ALLOWLIST; ask the platform team to add it."}
             )

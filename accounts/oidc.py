@@ -34,8 +34,8 @@ class TenantOIDCBackend(OIDCAuthenticationBackend):
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             if kid:
-                return client.get_signing_key(kid)
-            keys = client.get_signing_keys()
+                return client.signing_key(kid)
+            keys = client.signing_keys()
         except jwt.PyJWTError as exc:
             raise SuspiciousOperation(f"No usable key for the ID token: {exc}") from exc
         if len(keys) != 1:

@@ -206,6 +206,9 @@ OIDC_TENANT_CLAIM = env("OIDC_TENANT_CLAIM", "tenant_id")
 OIDC_JWKS_CACHE_SECONDS = env_int("OIDC_JWKS_CACHE_SECONDS", 300)
 # An unknown `kid` refetches the JWKS once, at most once per this many seconds (docs/decisions/0003).
 OIDC_JWKS_REFETCH_COOLDOWN_SECONDS = env_int("OIDC_JWKS_REFETCH_COOLDOWN_SECONDS", 10)
+# A failed JWKS fetch is not retried for this many seconds: bearer requests get 503 (or the last
+# known keys) at once instead of each waiting OIDC_TIMEOUT for its own fetch.
+OIDC_JWKS_FAILURE_COOLDOWN_SECONDS = env_int("OIDC_JWKS_FAILURE_COOLDOWN_SECONDS", 15)
 # Seconds to wait for the IdP (JWKS, token and userinfo endpoints) before giving up.
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 5)
 OIDC_JWT_ALGORITHMS = env_list("OIDC_JWT_ALGORITHMS", "RS256,ES256")
