@@ -26,6 +26,7 @@ _SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("a password in a URL", re.compile(r"://[^/\s:@{}]+:(?!\{\{)[^@\s/{}]+@")),
 ]
 _REFERENCE = re.compile(r"\{\{.*?\}\}", re.S)
+_QUERY_PARAM = re.compile(r"[?&]([^=&#\s]+)=([^&#\s]*)")
 
 
 def _advice() -> str:
@@ -38,6 +39,10 @@ def literal_problem(value: str, *, sensitive_key: bool) -> str | None:
     for kind, pattern in _SHAPES:
         if pattern.search(literal):
             return f"This looks like {kind}; plans must not carry credentials: {_advice()}"
+    if "://" in literal:
+        for name, query_value in _QUERY_PARAM.findall(literal):
+            if query_value and is_sensitive_key(name):
+                return f"The URL carries a literal credential in its query ({name}=...): {_advice()}"
     if sensitive_key and literal.strip() and not _REFERENCE.search(value):
         return f"A literal value under a credential key is refused: {_advice()}"
     return None

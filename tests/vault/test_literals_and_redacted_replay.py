@@ -25,6 +25,7 @@ def http(headers=None, url="https://api.example.com/x", **params):
         ([http({"X-Api-Key": "plain-but-under-a-key"})], None, "plan[0].params.headers.X-Api-Key"),
         ([http(url="https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX")], None, "plan[0].params.url"),
         ([http(url="https://bob:hunter22@db.example.com/")], None, "plan[0].params.url"),
+        ([http(url="https://api.example.com/x?page=2&access_token=abc123")], None, "plan[0].params.url"),
         ([llm("key AKIAABCDEFGHIJKLMNOP")], None, "plan[0].params.messages[0].content"),
         ([llm("xoxb-1234567890-abcdefghij")], None, "plan[0].params.messages[0].content"),
         ([llm("-----BEGIN RSA PRIVATE KEY-----\nMIIE")], None, "plan[0].params.messages[0].content"),
@@ -64,8 +65,9 @@ def test_it_refuses_a_literal_credential_in_simulate_too(api_a_dev):
         {"Accept": "application/json", "X-Request": "max_tokens=5"},
     ],
 )
-def test_it_accepts_secret_references_where_credentials_go(api_a_dev, headers):
-    response = run(api_a_dev, [http(headers)], wait=False)
+@pytest.mark.parametrize("url", ["https://api.example.com/x?page=2", "https://api.example.com/x?token={{ secrets.T }}"])
+def test_it_accepts_secret_references_where_credentials_go(api_a_dev, headers, url):
+    response = run(api_a_dev, [http(headers, url=url)], wait=False)
     assert response.status_code == 202, response.content
 
 

@@ -273,3 +273,44 @@ def test_it_posts_to_a_slack_webhook_url_kept_as_a_secret(admin_a, api_a_dev, se
     assert request["path"] == "/services/T0/B0/s3cretPathPart" and json.loads(request["body"]) == {"text": "deployed"}
     assert response.json()["steps"][0]["params"]["url"] == "{{ secrets.SLACK_WEBHOOK }}"
     assert_clean(response.content.decode(), url)
+
+
+def test_it_masks_the_value_in_error_messages_of_a_failed_step(admin_a, api_a_dev, settings):
+    from tests.traces.github_standin import closed_port_url
+
+    settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
+    put_secret(admin_a, V1)
+    url = closed_port_url() + "/x?token={{ secrets.API_TOKEN }}"
+    plan = [{"skill": "http_call", "params": {"url": url, "retries": 0}}]
+    response = api_a_dev.post(RUNS, {"plan": plan, "wait": True}, format="json")
+    body = response.json()
+    assert response.status_code == 201 and body["status"] == "failed"
+    step = body["steps"][0]
+    assert step["error_code"] == "ERR_TRANSPORT" and "token=***" in step["error_message"], step["error_message"]
+    assert_clean(response.content.decode())
+    assert_clean(_raw_rows("traces_trace") + _raw_rows("traces_tracestep"))
+
+
+def test_it_fails_the_step_clearly_when_no_key_decrypts_the_secret(admin_a, api_a_dev, echo_server, settings):
+    from cryptography.fernet import Fernet
+
+    from vault import crypto
+
+    settings.AOS_SECRETS_KEYS = [Fernet.generate_key().decode()]
+    crypto._fernet.cache_clear()
+    put_secret(admin_a, V1)
+    settings.AOS_SECRETS_KEYS = [Fernet.generate_key().decode()]  # the old key was dropped too early
+    crypto._fernet.cache_clear()
+    try:
+        response = api_a_dev.post(RUNS, {"plan": secret_plan(echo_server.url), "wait": True}, format="json")
+    finally:
+        crypto._fernet.cache_clear()
+    assert response.status_code == 201
+    step = response.json()["steps"][0]
+    assert step["error_code"] == "ERR_SECRET_UNREADABLE" and "AOS_SECRETS_KEYS" in step["error_message"]
+    assert not echo_server.requests
+
+
+def test_it_rate_limits_the_secret_endpoints_like_every_api_path(admin_a):
+    response = admin_a.get("/api/v1/secrets")
+    assert response.status_code == 200 and response["X-RateLimit-Limit"] == "1200"  # tier pro
