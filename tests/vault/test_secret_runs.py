@@ -194,7 +194,7 @@ def test_it_keeps_replay_parity_after_the_secret_is_rotated(secret_run, admin_a,
 
 
 def test_it_masks_mismatch_details_and_the_github_and_slack_notifications(
-    secret_run, api_a_dev, github_on, slack, settings, django_capture_on_commit_callbacks, caplog
+    secret_run, api_a_dev, github_on, slack, settings, django_capture_on_commit_callbacks, caplog, client
 ):
     run_id = secret_run.json()["run_id"]
     trace = Trace.objects.get(run_id=run_id)
@@ -207,6 +207,10 @@ def test_it_masks_mismatch_details_and_the_github_and_slack_notifications(
     assert_clean(replayed.content.decode())
     mismatch = Mismatch.objects.get(pk=result["mismatch_id"])
     assert_clean(json.dumps(mismatch.details))
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-root"))
+    page = client.get(reverse("admin:traces_mismatch_change", args=[mismatch.pk]))
+    assert page.status_code == 200 and "Bearer ***" in page.content.decode()  # expected/actual side by side
+    assert_clean(page.content.decode())
     with django_capture_on_commit_callbacks(execute=True):  # same fingerprint: a comment on the issue
         api_a_dev.post(f"/api/v1/runtime/replay/{run_id}", {"mode": "live"}, format="json")
     [issue] = github_on.created_issues()
