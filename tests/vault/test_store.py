@@ -236,3 +236,36 @@ def test_it_stores_one_secret_when_two_first_puts_race(tenant_a):
     assert sorted(created) == [False, True]
     assert Secret.objects.filter(name="RACE").count() == 1
     assert secret_reveal(tenant=tenant_a, name="RACE") in {"value-0", "value-1"}
+
+
+def _manage_env() -> dict:
+    """The environment of a `manage.py` subprocess that uses this test's database."""
+    import os
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(db["NAME"])
+    else:
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return env
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_runs_the_readme_commands_with_a_real_pipe(tenant_a):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**_manage_env(), "VALUE": VALUE}
+    command = f"printf '%s' \"$VALUE\" | {sys.executable} manage.py set_secret --tenant tenant-a GITHUB_TOKEN"
+    done = subprocess.run(["sh", "-c", command], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "set_secret: created GITHUB_TOKEN for tenant tenant-a"
+    assert VALUE not in done.stdout + done.stderr
+    assert secret_reveal(tenant=tenant_a, name="GITHUB_TOKEN") == VALUE
+    rotated = subprocess.run(
+        [sys.executable, "manage.py", "rotate_secrets"], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert rotated.returncode == 0 and "re-encrypted 1 secret(s)" in rotated.stdout, rotated.stderr
