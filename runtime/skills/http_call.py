@@ -33,7 +33,8 @@ class HttpCall(Skill):
         "additionalProperties": False,
     }
     constraints = [
-        "http(s) only; private/loopback/link-local destinations refused unless in HTTP_CALL_ALLOWED_HOSTS",
+        "http(s) only; destinations that are not globally routable refused unless in HTTP_CALL_ALLOWED_HOSTS",
+        "no backslashes, userinfo or whitespace in the URL; connects only to the address it checked",
         "redirects are not followed",
         "timeout at most 60 s, retries at most 5",
     ]
@@ -65,6 +66,7 @@ class HttpCall(Skill):
             timeout_s=float(params.get("timeout", 10)),
             retries=int(params.get("retries", 2)),
             backoff_ms=int(params.get("backoff_ms", 200)),
+            deadline=getattr(ctx, "deadline", None),  # set by the engine once runs have deadlines
         )
         output = {"status_code": result.status_code, "body": result.body}
         return SkillResult(output=output, cost_cents=self.base_cost_cents, retries=result.retries)

@@ -55,6 +55,7 @@ class WebhookSend(Skill):
             timeout_s=float(params.get("timeout", 10)),
             retries=0,
             backoff_ms=0,
+            deadline=getattr(ctx, "deadline", None),
         )
         return SkillResult(
             output={"status_code": result.status_code, "body": result.body}, cost_cents=self.base_cost_cents
