@@ -63,7 +63,13 @@ def plan_simulate(
     with SIMULATE_DURATION.time():
         plan = _validated(plan, allow_unknown_skills=True)
         budget = _budget(tenant, budget_cents)
-        result = simulate(plan, budget_cents=budget, seed=seed, allowed_skills=tenant.allowed_skills)
+        result = simulate(
+            plan,
+            budget_cents=budget,
+            seed=seed,
+            allowed_skills=tenant.allowed_skills,
+            allowed_hosts=settings.HTTP_CALL_ALLOWED_HOSTS,
+        )
         result = with_secret_gaps(result, secret_permission_gaps(tenant=tenant, plan=plan))
         if save_trace:
             trace = _simulation_trace(tenant=tenant, plan=plan, result=result, seed=seed, timestamp=timestamp)

@@ -1,7 +1,9 @@
 """Deterministic plan simulation (PRODUCT.md §4). Pure: no database, no clock, no I/O.
 
-Everything in the result is derived from the plan, budget, seed and the tenant's allowed skills,
-in plan order, with rounded numbers, so the same input renders to the same bytes.
+Everything in the result is derived from the plan, budget, seed, the tenant's allowed skills and
+the outbound allow-list, in plan order, with rounded numbers, so the same input renders to the
+same bytes. Destinations are judged without DNS (docs/decisions/0012): a URL the policy refuses
+by its syntax or its literal address is a permission gap; a host name is checked when it runs.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from runtime.skills import REGISTRY
+from runtime.skills import REGISTRY, egress
+from runtime.skills.base import is_reference
 from runtime.skills.http_call import HttpCall
 from runtime.skills.llm_invoke import DEFAULT_MODEL, PRICES_CENTS_PER_1K
 
@@ -63,6 +66,21 @@ def _risks(index: int, step: dict[str, Any]) -> list[dict[str, Any]]:
     return risks
 
 
+URL_SKILLS = frozenset({"http_call", "webhook_send"})
+
+
+def _destination_gaps(index: int, step: dict[str, Any], allow: egress.AllowList) -> list[dict[str, Any]]:
+    """Refused destinations of the step and its fallback (a `{{ }}` URL is only known at run time)."""
+    gaps = []
+    for call in (step, step.get("fallback") or {}):
+        url = (call.get("params") or {}).get("url")
+        if call.get("skill") in URL_SKILLS and isinstance(url, str) and not is_reference(url):
+            if reason := egress.static_refusal(url, allow):
+                reason = f"destination refused: {reason}"
+                gaps.append({"step_index": index, "skill_id": call["skill"], "reason": reason})
+    return gaps
+
+
 def _alternatives(index: int, step: dict[str, Any], *, over_budget: bool, risky: bool) -> list[dict[str, Any]]:
     skill_id = step.get("skill", "")
     params = step.get("params") or {}
@@ -111,10 +129,19 @@ def _warnings(index: int, step: dict[str, Any], allowed: set[str] | None) -> lis
 
 
 def simulate(
-    plan: list[dict[str, Any]], *, budget_cents: float, seed: int, allowed_skills: list[str] | None
+    plan: list[dict[str, Any]],
+    *,
+    budget_cents: float,
+    seed: int,
+    allowed_skills: list[str] | None,
+    allowed_hosts: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The §4 simulate body for a validated plan (unknown skills allowed: reported, not refused)."""
+    """The §4 simulate body for a validated plan (unknown skills allowed: reported, not refused).
+
+    `allowed_hosts` is `HTTP_CALL_ALLOWED_HOSTS` (names, addresses, CIDRs).
+    """
     allowed = set(allowed_skills) if allowed_skills else None
+    allow = egress.AllowList.parse(allowed_hosts)
     estimates, risks, gaps, warnings = [], [], [], []
     unknown = False
     for index, step in enumerate(plan):
@@ -135,6 +162,7 @@ def simulate(
             risks.extend(_risks(index, step))
             if allowed is not None and skill.id not in allowed:
                 gaps.append({"step_index": index, "skill_id": skill.id, "reason": "skill not allowed for tenant"})
+        gaps.extend(_destination_gaps(index, step, allow))
         warnings.extend(_warnings(index, step, allowed))
 
     total_cost = _r(sum(e["estimated_cost_cents"] for e in estimates))
