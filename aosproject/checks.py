@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from accounts.checks import boundary_problems
+from runtime.skills.egress import AllowList
 from vault.checks import secrets_key_problems
 
 
@@ -75,6 +76,16 @@ def check_configuration(app_configs, **kwargs):
         )
     problems.extend(secrets_key_problems())  # aos.E013, aos.E014
     problems.extend(boundary_problems())  # aos.E020-E029, W020-W029
+    if bad_hosts := AllowList.invalid_entries(settings.HTTP_CALL_ALLOWED_HOSTS):
+        problems.append(
+            Error(
+                f"HTTP_CALL_ALLOWED_HOSTS has entries that are neither a host name nor an address/CIDR: "
+                f"{', '.join(map(repr, bad_hosts))}.",
+                hint="List bare names (hooks.internal), addresses (10.0.0.5, ::1) or CIDRs (10.0.0.0/8), "
+                "comma-separated; no scheme, port or path.",
+                id="aos.E040",
+            )
+        )
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:
         problems.append(Warning("OIDC SSO is on but OIDC_RP_CLIENT_SECRET is empty.", id="aos.W001"))
     if settings.GITHUB_TOKEN and not settings.GITHUB_REPO:

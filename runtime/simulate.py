@@ -2,7 +2,7 @@
 
 Everything in the result is derived from the plan, budget, seed, the tenant's allowed skills and
 the outbound allow-list, in plan order, with rounded numbers, so the same input renders to the
-same bytes. Destinations are judged without DNS (docs/decisions/0012): a URL the policy refuses
+same bytes. Destinations are judged without DNS (docs/decisions/0016): a URL the policy refuses
 by its syntax or its literal address is a permission gap; a host name is checked when it runs.
 """
 

@@ -86,6 +86,13 @@ def test_it_reports_a_json_depth_limit_too_small_for_a_plan(healthy, depth):
     assert problem.id == "aos.E012" and "API_MAX_JSON_DEPTH" in problem.msg
 
 
+@pytest.mark.parametrize("entry", ["https://hooks.example.com", "hooks.example.com:8443", "10.0.0.0/33", "a b", "-x."])
+def test_it_reports_an_allow_list_entry_that_can_never_match(healthy, entry):
+    healthy.HTTP_CALL_ALLOWED_HOSTS = ["hooks.internal", "10.0.0.0/8", "[::1]", "localhost.", entry]
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E040" and repr(entry) in problem.msg
+
+
 def test_it_warns_about_sso_without_a_client_secret(healthy):
     healthy.OIDC_RP_CLIENT_SECRET = ""
     [problem] = check_configuration(None)
@@ -138,6 +145,7 @@ def test_it_reports_nothing_for_the_embedded_default():
         ({"ALERTMANAGER_TIMEOUT": "soon"}, "aos.E005"),
         ({"ALERTMANAGER_TIMEOUT": "0"}, "aos.E006"),
         ({"DATABASE_URL": "mysql://x@127.0.0.1/x"}, "aos.E002"),
+        ({"HTTP_CALL_ALLOWED_HOSTS": "hooks.internal,http://hooks.internal/"}, "aos.E040"),
     ],
 )
 def test_it_fails_manage_py_check_for_a_bad_environment(variables, expected):

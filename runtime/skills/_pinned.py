@@ -1,4 +1,4 @@
-"""A requests transport adapter that connects to one checked address (see docs/decisions/0012).
+"""A requests transport adapter that connects to one checked address (see docs/decisions/0016).
 
 The URL keeps its host name, so the `Host` header, TLS SNI and certificate verification use the
 name; only the TCP connection goes to the address `egress.destination_check` approved. Without
