@@ -2,6 +2,8 @@
 
 Loopback stand-ins record whether they were reached; a scripted resolver plays public names and
 DNS rebinding, so no traffic leaves loopback (the public address below is never connected to).
+Tricky URLs arrive as data (an earlier step's output, as a fetched response would feed them), the
+way an attacker gets past the submit-time refusal of credential-looking literals (vault/).
 """
 
 from __future__ import annotations
@@ -24,8 +26,19 @@ def call(url, **params):
 
 def only_step(client, plan):
     body = run(client, plan).json()
-    assert len(body["steps"]) == 1, body
-    return body["steps"][0]
+    assert len(body["steps"]) == len(plan), body
+    return body["steps"][-1]
+
+
+def from_data(url, skill="http_call", **params):
+    """Two steps: one builds `url` from data, the next calls it through a `{{ }}` reference."""
+    scheme, rest = url.split("://", 1)
+    build = {
+        "skill": "json_transform",
+        "params": {"payload": {"a": scheme + "://", "b": rest}, "query": "join('', [a, b])"},
+    }
+    extra = {"backoff_ms": 1} if skill == "http_call" else {"text": "hi"}
+    return [build, {"skill": skill, "params": {"url": "{{ steps[0].output }}", **extra, **params}}]
 
 
 def assert_refused(step, reason):
@@ -37,7 +50,7 @@ def test_it_never_reaches_loopback_through_a_backslash_before_an_allow_listed_ho
     settings.HTTP_CALL_ALLOWED_HOSTS = ["hooks.example.com"]
     dns.script("hooks.example.com", [PUBLIC])
     with LocalServer(ok) as internal:
-        step = only_step(api_a_dev, [call(f"http://127.0.0.1:{internal.port}\\@hooks.example.com/x")])
+        step = only_step(api_a_dev, from_data(f"http://127.0.0.1:{internal.port}\\@hooks.example.com/x"))
     assert_refused(step, "backslash")
     assert internal.requests == []
 
@@ -46,7 +59,7 @@ def test_it_never_reaches_ipv6_loopback_through_a_backslash(api_a_dev, settings,
     settings.HTTP_CALL_ALLOWED_HOSTS = ["hooks.example.com"]
     dns.script("hooks.example.com", [PUBLIC])
     with LocalServer(ok, host="::1") as internal:
-        step = only_step(api_a_dev, [call(f"http://[::1]:{internal.port}\\@hooks.example.com/x")])
+        step = only_step(api_a_dev, from_data(f"http://[::1]:{internal.port}\\@hooks.example.com/x"))
     assert_refused(step, "backslash")
     assert internal.requests == []
 
@@ -55,7 +68,7 @@ def test_it_never_reaches_loopback_through_a_backslash_before_a_public_name(api_
     settings.HTTP_CALL_ALLOWED_HOSTS = []
     dns.script("any-public-name.example", [PUBLIC])
     with LocalServer(ok) as internal:
-        step = only_step(api_a_dev, [call(f"http://127.0.0.1:{internal.port}\\@any-public-name.example/")])
+        step = only_step(api_a_dev, from_data(f"http://127.0.0.1:{internal.port}\\@any-public-name.example/"))
     assert_refused(step, "backslash")
     assert internal.requests == []
 
@@ -65,7 +78,7 @@ def test_it_applies_the_same_rules_to_webhook_send(api_a_dev, settings, dns):
     dns.script("hooks.example.com", [PUBLIC])
     with LocalServer(ok) as internal:
         url = f"http://127.0.0.1:{internal.port}\\@hooks.example.com/hook"
-        step = only_step(api_a_dev, [{"skill": "webhook_send", "params": {"url": url, "text": "hi"}}])
+        step = only_step(api_a_dev, from_data(url, skill="webhook_send"))
     assert_refused(step, "backslash")
     assert internal.requests == []
 
@@ -73,7 +86,7 @@ def test_it_applies_the_same_rules_to_webhook_send(api_a_dev, settings, dns):
 def test_it_refuses_userinfo_in_front_of_an_allowed_host(api_a_dev, settings):
     settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
     with LocalServer(ok) as server:
-        step = only_step(api_a_dev, [call(f"http://admin:pw@127.0.0.1:{server.port}/")])
+        step = only_step(api_a_dev, from_data(f"http://admin:pw@127.0.0.1:{server.port}/"))
     assert_refused(step, "userinfo")
     assert server.requests == []
 

@@ -24,7 +24,7 @@ def http(url, **step):
         ("http://169.254.169.254/latest/meta-data", "link-local"),
         ("http://100.64.0.1/", "carrier-grade NAT"),
         ("http://[::ffff:127.0.0.1]/", "IPv4-mapped"),
-        ("http://127.0.0.1:9\\@hooks.example.com/", "backslash"),
+        ("http://127.0.0.1\\@hooks.example.com/", "backslash"),
         ("http://user@hooks.example.com/", "userinfo"),
     ],
 )
