@@ -174,6 +174,11 @@ CELERY_BEAT_SCHEDULE["prune-traces-daily"] = {
     "task": "traces.prune_traces",
     "schedule": float(env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600)),
 }
+# Applied GitHub webhook deliveries past their retention (replays are checked against the rest).
+CELERY_BEAT_SCHEDULE["webhook-deliveries-purge-daily"] = {
+    "task": "traces.webhook_deliveries_purge",
+    "schedule": 86400.0,
+}
 # Expired Idempotency-Key records are ignored already; this only keeps the table small.
 CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {"task": "runtime.idempotency_purge", "schedule": 3600.0}
 # Worker heartbeat (alerts.worker_heartbeat) behind aos_worker_heartbeat_timestamp_seconds / AOSWorkerUnhealthy.
@@ -291,6 +296,8 @@ GITHUB_REPO = env("GITHUB_REPO")
 GITHUB_REPO_ALLOWLIST = env_list("GITHUB_REPO_ALLOWLIST")
 GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
 GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET")
+# Applied webhook deliveries are remembered this long, so a replay within it is ignored.
+GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
 GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)
 # PyGithub pauses this long between write calls (GitHub asks integrations to pace writes).
 GITHUB_WRITE_INTERVAL_SECONDS = env_float("GITHUB_WRITE_INTERVAL_SECONDS", 1.0)

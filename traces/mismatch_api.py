@@ -37,7 +37,7 @@ from traces.mismatches import (
 )
 from traces.models import Mismatch, MismatchReason, NotificationState, Trace
 from traces.services import trace_get
-from traces.webhooks import github_event_apply, signature_valid
+from traces.webhooks import github_delivery_record, github_event_apply, signature_valid
 
 
 def principal_name(principal) -> str:
@@ -216,5 +216,13 @@ class GitHubWebhookView(APIView):
             raise ApiError("malformed_json", "The webhook payload is not JSON.", 400)
         if not isinstance(payload, dict):
             raise ApiError("malformed_json", "The webhook payload must be a JSON object.", 400)
-        result = github_event_apply(event=request.headers.get("X-GitHub-Event", ""), payload=payload)
+        event = request.headers.get("X-GitHub-Event", "")
+        delivery_id = request.headers.get("X-GitHub-Delivery", "").strip()
+        if len(delivery_id) > 100:
+            raise ApiError("validation_error", "X-GitHub-Delivery is longer than 100 characters.", 400)
+        with transaction.atomic():
+            if not github_delivery_record(delivery_id=delivery_id, body=body, event=event):
+                # A replay (or GitHub's redelivery of one we applied): acknowledged, so it is not resent.
+                return Response({"ok": True, "event": event, "duplicate": True, "ignored": True, "updated": 0})
+            result = github_event_apply(event=event, payload=payload)
         return Response(result, status=status.HTTP_202_ACCEPTED if result["ignored"] else status.HTTP_200_OK)

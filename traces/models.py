@@ -220,3 +220,23 @@ class RetentionRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+
+class WebhookDelivery(models.Model):
+    """A GitHub webhook delivery already applied, so a replay is acknowledged and ignored.
+
+    Keyed by `X-GitHub-Delivery` and by the body's hash: the signature covers only the body, so a
+    replayed body under a new delivery id is the same delivery. Kept
+    GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS (`traces.webhook_deliveries_purge`).
+    """
+
+    delivery_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    body_sha256 = models.CharField(max_length=64, unique=True)
+    event = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.delivery_id or self.body_sha256[:12]

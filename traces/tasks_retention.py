@@ -6,12 +6,14 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from traces.retention import RetentionLocked, prune_traces
+from traces.webhooks import webhook_deliveries_purge
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["prune_traces_task"]
+__all__ = ["prune_traces_task", "webhook_deliveries_purge_task"]
 
 
 @shared_task(name="traces.prune_traces", ignore_result=True)
@@ -24,3 +26,9 @@ def prune_traces_task(batch_size: int = 1000) -> dict[str, Any]:
         return {"skipped": str(exc)}
     logger.info("prune_traces deleted %s traces and %s steps", run.traces_deleted, run.steps_deleted)
     return {"run": run.pk, "traces_deleted": run.traces_deleted, "steps_deleted": run.steps_deleted}
+
+
+@shared_task(name="traces.webhook_deliveries_purge", ignore_result=True)
+def webhook_deliveries_purge_task() -> int:
+    """Forgets applied GitHub deliveries past GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS."""
+    return webhook_deliveries_purge(older_than_days=settings.GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from traces.models import Mismatch
+from traces.models import Mismatch, WebhookDelivery
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
@@ -17,6 +19,29 @@ def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+def github_delivery_record(*, delivery_id: str | None, body: bytes, event: str) -> bool:
+    """Records a delivery about to be applied; False when it (or the same body) was applied already.
+
+    Call it inside the transaction that applies the event, so a failed apply forgets the delivery
+    and GitHub's redelivery is applied.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives the duplicate
+            WebhookDelivery.objects.create(
+                delivery_id=delivery_id or None, body_sha256=hashlib.sha256(body).hexdigest(), event=event[:100]
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def webhook_deliveries_purge(*, older_than_days: int) -> int:
+    """Forgets deliveries older than the retention; returns how many."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
 
 
 def github_event_apply(*, event: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.traces.github_standin import make_trace
 from traces.mismatches import mismatch_record
-from traces.models import Mismatch
+from traces.models import Mismatch, WebhookDelivery
+from traces.tasks_retention import webhook_deliveries_purge_task
 
 SECRET = "whsec-test"
 ISSUE_URL = "https://github.example/acme/agents/issues/7"
@@ -31,9 +36,9 @@ def linked(settings, tenant_a):
     return mismatches, unrelated
 
 
-def send(payload, *, event="issues", secret=SECRET, signature=None, raw=None):
+def send(payload, *, event="issues", secret=SECRET, signature=None, raw=None, delivery=None):
     body = raw if raw is not None else json.dumps(payload).encode()
-    headers = {"HTTP_X_GITHUB_EVENT": event}
+    headers = {"HTTP_X_GITHUB_EVENT": event, "HTTP_X_GITHUB_DELIVERY": delivery or str(uuid.uuid4())}
     if signature is None and secret is not None:
         signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if signature is not None:
@@ -118,3 +123,42 @@ def test_it_accepts_form_encoded_payloads(linked):
         HTTP_X_HUB_SIGNATURE_256=signature,
     )
     assert response.status_code == 200 and response.json()["updated"] == 2
+
+
+def _closed_by(login):
+    return {**issue_event("closed", login=login), "issue": {"number": 7, "html_url": ISSUE_URL, "state": "closed"}}
+
+
+@pytest.mark.parametrize("replay", ["same delivery id", "same body, new delivery id"])
+def test_it_ignores_a_replayed_delivery(linked, replay):
+    first = issue_event("closed")
+    assert send(first, delivery="d-1").json()["updated"] == 2
+    assert send(issue_event("reopened", login="hubot"), delivery="d-2").json()["updated"] == 2
+
+    again = send(first, delivery="d-1" if replay == "same delivery id" else "d-3")
+
+    assert again.status_code == 200
+    assert again.json() == {"ok": True, "event": "issues", "duplicate": True, "ignored": True, "updated": 0}
+    assert states() == [(0, False, ""), (1, False, ""), (2, False, "")]  # still reopened
+
+
+def test_it_applies_a_new_delivery_under_a_known_id_only_once(linked):
+    assert send(_closed_by("octocat"), delivery="d-1").json()["updated"] == 2
+    # A different body under an id already applied is a forged or broken redelivery: ignored too.
+    assert send(_closed_by("mallory"), delivery="d-1").json()["duplicate"] is True
+    assert states() == [(0, True, "octocat"), (1, True, "octocat"), (2, False, "")]
+
+
+def test_it_records_no_delivery_it_refused(linked):
+    assert send(None, raw=b"{not json", delivery="d-1").status_code == 400
+    assert send(issue_event("closed"), delivery="d-1").json()["updated"] == 2
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_it_forgets_deliveries_after_the_retention(linked, settings):
+    settings.GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=31)):
+        send(issue_event("closed"), delivery="old")
+    send(issue_event("reopened"), delivery="new")
+    assert webhook_deliveries_purge_task() == 1
+    assert list(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["new"]
