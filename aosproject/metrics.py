@@ -168,12 +168,13 @@ def _token_valid(request, token: str) -> bool:
 def metrics_access(request) -> int | None:
     """None when the scrape may proceed, else the HTTP status to refuse it with (401/403).
 
-    Neither METRICS_BEARER_TOKEN nor METRICS_ALLOWED_IPS set = open (the embedded default).
+    Neither METRICS_BEARER_TOKEN nor METRICS_ALLOWED_IPS set = open only where METRICS_OPEN is on
+    (default: DEBUG, so the embedded default); with DEBUG=0 it is 403 (spend per tier is not public).
     Both set = either one is enough (a scraper on the allowed network, or one with the token).
     """
     token, entries = settings.METRICS_BEARER_TOKEN, settings.METRICS_ALLOWED_IPS
     if not token and not entries:
-        return None
+        return None if settings.METRICS_OPEN else 403
     if token and _token_valid(request, token):
         return None
     if entries and _ip_allowed(request, entries):

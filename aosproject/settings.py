@@ -329,6 +329,8 @@ PROMETHEUS_PUSHGATEWAY_TIMEOUT = env_float("PROMETHEUS_PUSHGATEWAY_TIMEOUT", 5.0
 # The `instance` grouping label of pushed metrics; empty = the host name.
 PROMETHEUS_PUSHGATEWAY_INSTANCE = env("PROMETHEUS_PUSHGATEWAY_INSTANCE")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+# /metrics without a token or IP list: open only when this is on (default: DEBUG, so closed in production).
+METRICS_OPEN = env_bool("METRICS_OPEN", DEBUG)
 
 # --- Alerts (inject_synthetic_alert, Alertmanager webhook receiver) -------------------------
 ALERTMANAGER_URL = env("ALERTMANAGER_URL", "http://127.0.0.1:9093").rstrip("/")

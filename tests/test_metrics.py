@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,26 @@ def test_it_keeps_label_sets_bounded(api_a, api_b, tenant_a):
 def test_it_leaves_metrics_open_in_the_embedded_default(settings):
     assert settings.METRICS_BEARER_TOKEN == "" and settings.METRICS_ALLOWED_IPS == []
     assert "aos_runs_total" in scrape()
+
+
+def test_it_closes_metrics_without_a_token_or_ip_list_when_debug_is_off(settings):
+    settings.METRICS_OPEN = False  # what DEBUG=0 gives when METRICS_OPEN is not set
+    response = APIClient().get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    assert b"aos_" not in response.content
+    settings.METRICS_ALLOWED_IPS = ["203.0.113.0/24"]
+    assert APIClient().get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
+
+
+def test_it_defaults_metrics_open_to_debug():
+    """In a fresh process: DEBUG=0 closes /metrics unless METRICS_OPEN=1 says otherwise."""
+    code = "from django.conf import settings; print(settings.METRICS_OPEN)"
+    for variables, expected in [({"DEBUG": "0"}, "False"), ({"DEBUG": "0", "METRICS_OPEN": "1"}, "True")]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "METRICS_OPEN")}
+        env.update(variables, DJANGO_SETTINGS_MODULE="aosproject.settings")
+        command = [sys.executable, "-c", "import django; django.setup(); " + code]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert result.stdout.strip() == expected, result.stderr
 
 
 def test_it_requires_the_bearer_token_when_one_is_set(settings):

@@ -32,6 +32,7 @@ def healthy(settings):
     settings.OIDC_SSO_ENABLED = True
     settings.OIDC_RP_CLIENT_SECRET = "s3cret"
     settings.GITHUB_TOKEN = ""
+    settings.METRICS_BEARER_TOKEN = "scrape-token"
     settings.INVALID_ENV = []
     settings.AOS_SECRETS_KEYS = ["E8wY9Z0fTQ0B4kq0S3dtbYHvN8n2Xk7YxH0QdG1m0aQ="]
     return settings
@@ -113,6 +114,17 @@ def test_it_refuses_a_malformed_github_repo_allowlist_entry(healthy, entry):
     [problem] = check_configuration(None)
     assert isinstance(problem, Error) and problem.id == "aos.E020" and entry in problem.msg
     healthy.GITHUB_REPO_ALLOWLIST = ["acme", "globex/agents"]
+    assert ids() == []
+
+
+@pytest.mark.parametrize(("metrics_open", "fragment"), [(False, "answers 403"), (True, "open to anyone")])
+def test_it_warns_about_metrics_with_neither_token_nor_ip_list_in_production(healthy, metrics_open, fragment):
+    healthy.METRICS_BEARER_TOKEN = ""
+    healthy.METRICS_ALLOWED_IPS = []
+    healthy.METRICS_OPEN = metrics_open
+    [problem] = check_configuration(None)
+    assert isinstance(problem, Warning) and problem.id == "aos.W020" and fragment in problem.msg
+    healthy.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     assert ids() == []
 
 
