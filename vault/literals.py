@@ -8,22 +8,43 @@ with a `{{ }}` reference is not literal: `{{ secrets.NAME }}` is what callers ar
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Callable
 from typing import Any
 
 from traces.redaction import is_sensitive_key
 
-_SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    ("a PEM private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("a GitHub token", re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}")),
-    ("a Slack token", re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}")),
-    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{10,}")),
-    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("an AOS API key", re.compile(r"\baos_[A-Za-z0-9_-]{20,}")),
-    ("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+")),
-    ("a bearer token", re.compile(r"(?i)\bbearer\s+(?!\{\{)[A-Za-z0-9\-._~+/]{8,}=*")),
-    ("basic-auth credentials", re.compile(r"(?i)\bbasic\s+(?!\{\{)[A-Za-z0-9+/]{8,}=*")),
-    ("a password in a URL", re.compile(r"://[^/\s:@{}]+:(?!\{\{)[^@\s/{}]+@")),
+
+def _basic_credentials(match: re.Match[str]) -> bool:
+    """`Basic <base64>` is a credential when the base64 decodes to `user:password` text."""
+    token = match.group(1)
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode()
+    except (binascii.Error, ValueError):
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
+# (kind, pattern, confirm). Shapes a plan's prose could take ("bearer authentication", metric names
+# such as aos_mismatch_notifications_pending) must not match: a false positive blocks a run.
+_SHAPES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None]] = [
+    ("a PEM private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), None),
+    (
+        "a GitHub token",
+        re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}"),
+        None,
+    ),
+    ("a Slack token", re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}"), None),
+    ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{10,}"), None),
+    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), None),
+    # API keys are aos_ + 43 url-safe characters (mixed case, digits); metric names are lower-case words.
+    ("an AOS API key", re.compile(r"\baos_(?=[\w-]*[A-Z])(?=[\w-]*[0-9])[A-Za-z0-9_-]{40,}"), None),
+    ("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"), None),
+    ("a bearer token", re.compile(r"(?i)\bbearer\s+(?=[A-Za-z0-9\-._~+/]*[0-9])[A-Za-z0-9\-._~+/]{16,}=*"), None),
+    ("basic-auth credentials", re.compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
+    ("a password in a URL", re.compile(r"://[^/\s:@{}]+:[^@\s/{}]+@"), None),
 ]
 _REFERENCE = re.compile(r"\{\{.*?\}\}", re.S)
 _QUERY_PARAM = re.compile(r"[?&]([^=&#\s]+)=([^&#\s]*)")
@@ -36,8 +57,8 @@ def _advice() -> str:
 def literal_problem(value: str, *, sensitive_key: bool) -> str | None:
     """Why `value` looks like a literal credential, or None."""
     literal = _REFERENCE.sub("", value)  # what remains once references are taken out
-    for kind, pattern in _SHAPES:
-        if pattern.search(literal):
+    for kind, pattern, confirm in _SHAPES:
+        if any(confirm is None or confirm(match) for match in pattern.finditer(literal)):
             return f"This looks like {kind}; plans must not carry credentials: {_advice()}"
     if "://" in literal:
         for name, query_value in _QUERY_PARAM.findall(literal):

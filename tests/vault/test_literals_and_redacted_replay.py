@@ -22,6 +22,8 @@ def http(headers=None, url="https://api.example.com/x", **params):
         ([http({"Authorization": f"token {GHP}"})], None, "plan[0].params.headers.Authorization"),
         ([http({"X-Custom": f"Bearer {GHP}"})], None, "plan[0].params.headers.X-Custom"),
         ([http({"Authorization": "Bearer abcdefgh12345678"})], None, "plan[0].params.headers.Authorization"),
+        ([http({"X-Upstream": "Basic dXNlcjpodW50ZXIy"})], None, "plan[0].params.headers.X-Upstream"),
+        ([llm("use aos_" + "Ab1" * 14 + "x")], None, "plan[0].params.messages[0].content"),
         ([http({"X-Api-Key": "plain-but-under-a-key"})], None, "plan[0].params.headers.X-Api-Key"),
         ([http(url="https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX")], None, "plan[0].params.url"),
         ([http(url="https://bob:hunter22@db.example.com/")], None, "plan[0].params.url"),
@@ -111,3 +113,12 @@ def test_it_lists_no_served_steps_for_an_ordinary_replay(api_a_dev):
     result = api_a_dev.post(f"/api/v1/runtime/replay/{body['run_id']}", {}, format="json").json()
     assert result["parity"] is True and result["served_redacted_steps"] == []
     assert RUNS
+
+
+def test_it_accepts_prose_that_only_resembles_credentials(api_a_dev):
+    prose = (
+        "Explain bearer authentication and basic information; alert on aos_mismatch_notifications_pending "
+        "and aos_rate_limit_blocked_total."
+    )
+    response = run(api_a_dev, [llm(prose)])
+    assert response.status_code == 201, response.content
