@@ -1,5 +1,19 @@
 """AOS Control Plane SDK: hashing shared with the server, trace builder, client and CLI."""
 
+from aos_sdk._version import __version__
+from aos_sdk.client import AOSClient, RetryPolicy
+from aos_sdk.diff import TraceDiff, diff, structural_diff
+from aos_sdk.errors import (
+    AOSConnectionError,
+    AOSError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
 from aos_sdk.hashing import (
     H,
     canonical,
@@ -12,10 +26,27 @@ from aos_sdk.hashing import (
     root_zero,
     step_hash,
 )
+from aos_sdk.trace import HashError, Trace, verify
 
 __all__ = [
+    "AOSClient",
+    "AOSConnectionError",
+    "AOSError",
+    "AuthenticationError",
+    "ConflictError",
     "H",
+    "HashError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "Trace",
+    "TraceDiff",
+    "ValidationError",
+    "__version__",
     "canonical",
+    "diff",
     "input_hash",
     "normalise_plan",
     "output_hash",
@@ -24,5 +55,6 @@ __all__ = [
     "root_next",
     "root_zero",
     "step_hash",
+    "structural_diff",
+    "verify",
 ]
-__version__ = "0.1.0"

@@ -2,7 +2,9 @@
 
     trace = Trace(plan=plan, seed=42, timestamp="2025-01-01T00:00:00Z")
     trace.add_step(skill="json_transform", params={...}, output={"y": 1})
-    client.traces.ingest(trace.to_dict())
+    trace.verify()                      # None, or the first HashError
+    trace.save("run.trace.json")        # Trace.load("run.trace.json") reads it back
+    client.ingest_trace(trace)
 
 Every hash comes from `aos_sdk.hashing`; `verify(data)` recomputes them the way the server does.
 """
@@ -10,10 +12,13 @@ Every hash comes from `aos_sdk.hashing`; `verify(data)` recomputes them the way 
 from __future__ import annotations
 
 import copy
+import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aos_sdk import hashing
@@ -54,6 +59,8 @@ class Trace:
         self.metadata = dict(metadata or {})
         self.status = status
         self.steps: list[dict[str, Any]] = []
+        # Hashes read from a file or the server: kept as they were, so verify() can catch tampering.
+        self._stored_hashes: dict[str, Any] | None = None
 
     @property
     def plan(self) -> list[dict[str, Any]]:
@@ -117,7 +124,45 @@ class Trace:
         if replay is not None:
             step["replay"] = replay
         self.steps.append(step)
+        self._stored_hashes = None
         return step
+
+    def finalise(self, *, status: str | None = None) -> dict[str, Any]:
+        """Sets the final status (default: failed if any step failed) and returns the payload."""
+        if status is not None:
+            self.status = status
+        elif self.status is None:
+            self.status = "failed" if any(s["status"] == "failed" for s in self.steps) else "succeeded"
+        return self.to_dict()
+
+    def verify(self) -> HashError | None:
+        """The first hash that does not match its content (plan, steps in order, root), or None."""
+        return verify(self.to_dict())
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        return save(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Trace:
+        return cls.from_dict(load(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trace:
+        """A trace from its payload (a file, or the server's detail with `frozen_timestamp`), hashes as given."""
+        timestamp = data.get("timestamp", data.get("frozen_timestamp"))
+        trace = cls(
+            plan=data.get("plan"),
+            seed=data.get("seed", 0),
+            timestamp=str(timestamp) if timestamp is not None else None,
+            trace_id=data.get("trace_id"),
+            agent_id=data.get("agent_id") or "",
+            input=data.get("input"),
+            metadata=data.get("metadata"),
+            status=data.get("status"),
+        )
+        trace.steps = [copy.deepcopy(dict(s)) for s in data.get("steps", [])]
+        trace._stored_hashes = {"plan_hash": data.get("plan_hash"), "root_hash": data.get("root_hash")}
+        return trace
 
     def to_dict(self, *, overwrite: bool = False) -> dict[str, Any]:
         """The ingest payload for `POST /api/v1/traces` (field names as in PRODUCT.md §3)."""
@@ -135,6 +180,8 @@ class Trace:
             "root_hash": self.root_hash,
             "steps": copy.deepcopy(self.steps),
         }
+        if self._stored_hashes is not None:
+            data.update(self._stored_hashes)
         if overwrite:
             data["overwrite"] = True
         return data
@@ -185,3 +232,18 @@ def verify(data: Mapping[str, Any]) -> HashError | None:
     if data.get("root_hash") != computed["root_hash"]:
         return HashError("root_hash", computed["root_hash"], data.get("root_hash"))
     return None
+
+
+def save(data: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Writes a trace payload as pretty JSON (conventionally `*.trace.json`)."""
+    target = Path(path)
+    target.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return target
+
+
+def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Reads a trace payload; `ValueError` when the file is not a JSON object with `steps`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise ValueError(f"{path}: not a trace (a JSON object with a 'steps' list)")
+    return data
