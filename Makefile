@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate seed clean worker check
+.PHONY: run test lint install migrate seed clean worker check demos
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The three demos (examples/) against loopback stand-ins and a server started like `make run`.
+demos: install
+	$(BIN)/python examples/_local/run_demos.py
+
 worker: install
 	$(BIN)/celery -A aosproject worker -l info
 
@@ -43,6 +47,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd sdk/python && ../../$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .mypy_cache
