@@ -76,10 +76,22 @@ def main() -> int:
                 capture_output=True,
                 text=True,
             ).stdout
-            key_match = re.search(r"API key:\s+(aos_\S+)", seeded)
-            if key_match is None:
+            if re.search(r"API key:\s+(aos_\S+)", seeded) is None:
                 print(f"demos: seed_demo printed no API key:\n{seeded}", file=sys.stderr)
                 return 2
+            # An admin key, so the btc demo can keep the Slack URL in the secret store (PRODUCT.md §13).
+            admin_key = (
+                subprocess.run(
+                    [*manage, "create_api_key", "--tenant", "demo", "--role", "admin", "--name", "demos"],
+                    env=env,
+                    check=True,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             procs.append(
                 subprocess.Popen(
                     [*manage, "runserver", f"{host}:{port}", "--noreload"],
@@ -99,7 +111,7 @@ def main() -> int:
                 time.sleep(0.1)
             urls = json.loads(urls_file.read_text())
             print(f"demos: server {base_url} (SQLite in {tmp}), stand-ins on {STANDIN_HOST}")
-            demo_env = {**os.environ, "AOS_BASE_URL": base_url, "AOS_API_KEY": key_match.group(1)}
+            demo_env = {**os.environ, "AOS_BASE_URL": base_url, "AOS_API_KEY": admin_key}
             demos = [
                 ("btc_price_slack", ["--price-url", urls["price"], "--slack-url", urls["slack"]]),
                 ("json_transform", ["--check-determinism"]),

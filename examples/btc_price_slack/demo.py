@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         except AOSError as exc:
             print(f"OUTCOME btc_price_slack: error, {exc}")
             return 2
-    print(f"OUTCOME btc_price_slack: ok price=${usd} slack_posts=1 replay_parity=true")
+    print(f"OUTCOME btc_price_slack: ok price=${usd} slack_posts=1 replay_parity=true slack_url={how}")
     return 0
 
 

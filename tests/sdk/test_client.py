@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from accounts.models import Role
 from aos_sdk import (
     AOSClient,
     AuthenticationError,
@@ -14,7 +15,8 @@ from aos_sdk import (
     ValidationError,
 )
 from aos_sdk.models import Capabilities, Comparison, Mismatch, Principal, ReplayResult, Run, Simulation, Skill
-from tests.sdk.conftest import PURE_PLAN
+from tests.sdk.conftest import PURE_PLAN, key, sdk_client
+from tests.servers import LocalServer
 from traces.models import Mismatch as MismatchRow
 from traces.models import Trace as TraceRow
 from traces.models import TraceSource
@@ -154,11 +156,30 @@ def test_it_escapes_ids_so_they_cannot_change_the_route(aos_dev):
         aos_dev.get_trace(f"../runtime/runs/{run.run_id}")
 
 
-def test_it_tolerates_a_server_without_the_secret_store(aos_op):
-    if aos_op.secrets_supported():
-        pytest.skip("this server has the secret store (PRODUCT.md §13): covered by its own tests")
-    with pytest.raises(NotFoundError):
-        aos_op.list_secrets()
+def test_it_puts_gets_lists_and_deletes_secrets_as_an_admin(live_server, tenant_a, aos_op):
+    with sdk_client(live_server.url, key(tenant_a, Role.ADMIN)) as admin:
+        assert admin.secrets_supported()
+        stored = admin.put_secret("SLACK_URL", "https://hooks.slack.com/services/T0/B0/abcdefghijkl")
+        assert stored.name == "SLACK_URL" and "value" not in stored.raw
+        assert admin.get_secret("SLACK_URL").name == "SLACK_URL"
+        assert [s.name for s in admin.list_secrets()] == ["SLACK_URL"]
+        admin.delete_secret("SLACK_URL")
+        assert admin.list_secrets() == []
+        with pytest.raises(NotFoundError):
+            admin.get_secret("SLACK_URL")
+    assert aos_op.secrets_supported()  # the store exists; an operator is refused it
+    with pytest.raises(PermissionDeniedError):
+        aos_op.put_secret("X", "y")
+
+
+def test_it_tolerates_a_server_without_the_secret_store():
+    def handle(method, path, headers, body):
+        return 404, {}, {"error": "not_found", "message": f"No route {path}."}
+
+    with LocalServer(handle) as srv, sdk_client(srv.url, "aos_x") as old:
+        assert old.secrets_supported() is False
+        with pytest.raises(NotFoundError):
+            old.list_secrets()
 
 
 def test_it_stores_exactly_one_run_for_the_retried_posts_it_sends(aos_dev):

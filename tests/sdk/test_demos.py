@@ -10,6 +10,7 @@ import pytest
 from accounts.models import Role
 from tests.sdk.conftest import ROOT, key
 from traces.models import Trace, TraceSource
+from vault.models import Secret
 
 
 @pytest.fixture
@@ -17,7 +18,9 @@ def demo(live_server, tenant_a):
     env = {**os.environ, "AOS_BASE_URL": live_server.url, "AOS_API_KEY": key(tenant_a, Role.OPERATOR)}
     env["AOS_PYTHON"] = sys.executable
 
-    def call(name, *args, expect=0):
+    def call(name, *args, expect=0, role=None):
+        if role is not None:
+            env["AOS_API_KEY"] = key(tenant_a, role)
         result = subprocess.run(
             ["sh", str(ROOT / "examples" / name / "run.sh"), *args],
             env=env,
@@ -31,17 +34,29 @@ def demo(live_server, tenant_a):
     return call
 
 
-def test_it_posts_the_btc_price_once_and_replays_with_parity(demo, standins):
-    out = demo("btc_price_slack", "--price-url", standins.urls()["price"], "--slack-url", standins.urls()["slack"])
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.OPERATOR])
+def test_it_posts_the_btc_price_once_and_replays_with_parity(demo, standins, role, tenant_a):
+    urls = standins.urls()
+    out = demo("btc_price_slack", "--price-url", urls["price"], "--slack-url", urls["slack"], role=role)
     assert "simulate: feasible" in out
     assert "replay (recorded): parity true" in out
     assert "OUTCOME btc_price_slack: ok price=$97123.45 slack_posts=1 replay_parity=true" in out
     assert standins.slack_messages() == [{"text": "Current BTC price: $97123.45"}]  # not re-posted by the replay
     assert [r["path"] for r in standins.requests].count("/api/v3/simple/price") == 1
     run = Trace.objects.get(source=TraceSource.RUN)
-    assert [s.skill_id for s in run.steps.order_by("index")] == ["http_call", "json_transform", "webhook_send"]
+    steps = list(run.steps.order_by("index"))
+    assert [s.skill_id for s in steps] == ["http_call", "json_transform", "webhook_send"]
     replay = Trace.objects.get(source=TraceSource.REPLAY)
     assert replay.root_hash == run.root_hash
+    # An admin's key stores the Slack URL as a secret: the plan and the trace hold only the reference.
+    secret_names = list(Secret.objects.filter(tenant=tenant_a).values_list("name", flat=True))
+    if role == Role.ADMIN:
+        assert "posted to Slack (secret URL)" in out and secret_names == ["DEMO_SLACK_WEBHOOK_URL"]
+        assert steps[2].params["url"] == "{{ secrets.DEMO_SLACK_WEBHOOK_URL }}"
+        assert urls["slack"] not in json.dumps([run.plan, [s.params for s in steps], [s.output for s in steps]])
+    else:
+        assert "posted to Slack (literal URL)" in out and secret_names == []
+        assert steps[2].params["url"] == urls["slack"]
 
 
 def test_it_aborts_the_btc_demo_when_simulate_says_infeasible(demo, standins, tenant_a):
@@ -94,4 +109,5 @@ def test_it_runs_make_demos_end_to_end():
     for name in ("btc_price_slack", "json_transform", "http_retry"):
         assert f"[ok] OUTCOME {name}: ok" in result.stdout
     assert "the Slack stand-in received 1 message(s)" in result.stdout
+    assert "slack_url=secret" in result.stdout  # the demos' admin key keeps the URL in the secret store
     assert "demos: 3 passed, 0 failed" in result.stdout

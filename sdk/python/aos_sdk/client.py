@@ -377,6 +377,10 @@ class AOSClient:
         data = self.request("PUT", f"{API}/secrets/{_seg(name)}", json={"value": value})
         return Secret.from_json(data if isinstance(data, dict) else {"name": name})
 
+    def get_secret(self, name: str) -> Secret:
+        """A secret's name and timestamps (the value is write-only)."""
+        return Secret.from_json(self.request("GET", f"{API}/secrets/{_seg(name)}"))
+
     def list_secrets(self) -> list[Secret]:
         data = self.request("GET", f"{API}/secrets")
         items = data.get("results", []) if isinstance(data, dict) else data

@@ -273,3 +273,4 @@ class Secret(Model):
     name: str = ""
     created_at: str | None = None
     updated_at: str | None = None
+    last_used_at: str | None = None
