@@ -188,3 +188,21 @@ def test_it_stores_exactly_one_run_for_the_retried_posts_it_sends(aos_dev):
     assert again.run_id == run.run_id
     assert TraceRow.objects.filter(source=TraceSource.RUN, seed=77).count() == 1
     assert MismatchRow.objects.count() == 0
+
+
+def test_it_authenticates_with_a_bearer_token_from_the_idp(live_server, tenant_a, settings):
+    from tests.jwks import AUDIENCE, ISSUER, TestIdP
+
+    provider = TestIdP()
+    with provider.server:
+        settings.OIDC_OP_JWKS_ENDPOINT = provider.jwks_url
+        settings.OIDC_ISSUER = ISSUER
+        settings.OIDC_AUDIENCE = AUDIENCE
+        settings.OIDC_RP_CLIENT_ID = AUDIENCE
+        token = provider.token(sub="u-7", tenant_id="tenant-a", roles=["developer"])
+        with AOSClient(live_server.url, token=token) as aos:
+            me = aos.me()
+            assert (me.tenant, me.method, me.roles) == ("tenant-a", "jwt", ["developer"])
+            assert aos.simulate(PURE_PLAN).feasible
+    with pytest.raises(ValueError, match="not both"):
+        AOSClient(live_server.url, token=token, api_key="aos_x")
