@@ -206,3 +206,17 @@ def test_it_authenticates_with_a_bearer_token_from_the_idp(live_server, tenant_a
             assert aos.simulate(PURE_PLAN).feasible
     with pytest.raises(ValueError, match="not both"):
         AOSClient(live_server.url, token=token, api_key="aos_x")
+
+
+def test_it_follows_a_next_link_to_another_host_only_on_its_own_server():
+    """A proxy or a hostile server may answer with an absolute `next` elsewhere: the key stays home."""
+
+    def handle(method, path, headers, body):
+        if "cursor=2" in path:
+            return 200, {}, {"next": None, "previous": None, "results": [{"run_id": "r2"}]}
+        return 200, {}, {"next": "http://attacker.invalid/api/v1/runtime/runs?cursor=2", "results": [{"run_id": "r1"}]}
+
+    with LocalServer(handle) as srv, sdk_client(srv.url, "aos_secret") as aos:
+        assert [r.run_id for r in aos.list_runs()] == ["r1", "r2"]
+    assert [r["path"] for r in srv.requests] == ["/api/v1/runtime/runs", "/api/v1/runtime/runs?cursor=2"]
+    assert all(r["headers"]["X-API-Key"] == "aos_secret" for r in srv.requests)

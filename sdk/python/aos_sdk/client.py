@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -124,7 +124,17 @@ class AOSClient:
                     return
                 yield model.from_json(item)
                 yielded += 1
-            url = body.get("next") if isinstance(body, dict) else None
+            url = self._same_origin(body.get("next")) if isinstance(body, dict) else None
+
+    def _same_origin(self, link: str | None) -> str | None:
+        """A `next` link as a path on our server: the credentials never follow a link elsewhere."""
+        if not link:
+            return None
+        parts = urlsplit(link)
+        base = urlsplit(self.base_url)
+        if (parts.scheme, parts.netloc) in (("", ""), (base.scheme, base.netloc)):
+            return link
+        return urlunsplit(("", "", parts.path, parts.query, ""))
 
     # -- service ----------------------------------------------------------------------------------
     def health(self) -> Health:
