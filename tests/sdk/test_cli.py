@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -137,6 +138,7 @@ def test_it_runs_replays_lists_and_saves_and_verifies_traces(aos, plan_file, tmp
     bad = aos("verify", str(tampered), expect=1)
     assert "FAILED" in bad.stdout and "step 0" in bad.stdout and "steps[0].output_hash" in bad.stdout
     assert jsonout(aos("verify", str(tampered), "--json", expect=1))["error"]["step_index"] == 0
+    assert "the step hashes agree but the content does not" in aos("diff", str(saved), str(tampered), expect=1).stdout
     differ = aos("diff", str(saved), str(tampered), "--json", expect=1)
     assert {"path": "steps[0].output.y", "a": 1, "b": 2} in jsonout(differ)["differences"]
 
@@ -184,3 +186,17 @@ def test_it_exits_2_for_usage_bad_files_bad_keys_and_unreachable_servers(aos, tm
     assert jsonout(denied)["error"] == "not_authenticated"
     down = aos("--base-url", "http://127.0.0.1:9", "--retries", "0", "health", "--json", expect=2)
     assert jsonout(down)["error"] == "connection_error"
+
+
+def test_it_shows_a_progress_spinner_only_on_a_terminal(live_server, tenant_a, plan_file):
+    script = shutil.which("script")  # util-linux: runs the command on a pseudo-terminal
+    if script is None:
+        pytest.skip("needs util-linux `script` for a pseudo-terminal")
+    env = {**os.environ, "AOS_BASE_URL": live_server.url, "AOS_API_KEY": key(tenant_a, Role.DEVELOPER)}
+    on_tty = subprocess.run(
+        [script, "-qec", f"{AOS} run {plan_file} --seed 3", "/dev/null"], env=env, capture_output=True, timeout=60
+    )
+    assert on_tty.returncode == 0, on_tty.stdout
+    assert "running…".encode() in on_tty.stdout and b"status: succeeded" in on_tty.stdout
+    piped = subprocess.run([AOS, "run", plan_file, "--seed", "3"], env=env, capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and "running" not in piped.stdout + piped.stderr

@@ -135,6 +135,8 @@ def show_diff(a: str, b: str, result: TraceDiff) -> None:
     first = result.first_divergence
     if first:
         c.print(f"differ: first divergence at step {first.step_index} ({first.reason})")
+    elif any(d["path"].startswith("steps[") for d in result.differences):
+        c.print("differ: the step hashes agree but the content does not (an edited file? try `aos verify`)")
     else:
         c.print("differ: the steps agree; trace fields differ")
     rows = [(d["path"], _compact(d["a"]), _compact(d["b"])) for d in result.differences[:50]]
