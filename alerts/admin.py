@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from accounts.admin_scoping import PlatformAdminMixin
 from alerts.models import Alert
+from alerts.synthetic import runbook_url
 from traces.admin import pretty_json
 
 
@@ -69,7 +70,10 @@ class AlertAdmin(PlatformAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="runbook")
     def runbook(self, alert: Alert) -> str:
-        return _link(str(alert.annotations.get("runbook_url", "")))
+        # A rule's alert names no URL (the rules serve every environment): its runbook is
+        # docs/runbooks/<alertname>.md under this deployment's ALERT_RUNBOOK_BASE_URL.
+        url = alert.annotations.get("runbook_url") or (runbook_url(alert.alertname) if alert.alertname else "")
+        return _link(str(url))
 
     @admin.display(description="generator URL")
     def source(self, alert: Alert) -> str:

@@ -129,3 +129,14 @@ def test_it_lists_in_bounded_queries(client, root, django_assert_max_num_queries
     with django_assert_max_num_queries(6):
         response = client.get(LIST, {"severity": "critical"})
     assert len(rows(response)) == 30
+
+
+def test_it_links_the_runbook_of_a_rule_alert_that_names_no_url(client, root, settings):
+    """The rules carry no runbook URL (issue 16): the admin links this deployment's runbook for the alert."""
+    settings.ALERT_RUNBOOK_BASE_URL = "https://runbooks.example.test/aos"
+    alert = make_alert(
+        1, alertname="AOSTargetDown", labels={"alertname": "AOSTargetDown"}, annotations={"summary": "x"}
+    )
+    client.force_login(root)
+    page = client.get(reverse("admin:alerts_alert_change", args=[alert.pk])).content.decode()
+    assert '<a href="https://runbooks.example.test/aos/AOSTargetDown.md"' in page

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import io
 import json
+import os
 import re
 import shlex
+import statistics
+import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from django.conf import settings as django_settings
 from django.core.management import call_command
@@ -20,7 +27,10 @@ from alerts.synthetic import ALERT_TYPES
 from tests.alerts.alertmanager_proc import alertmanager_missing, amtool, running_alertmanager
 from tests.servers import LocalServer
 
-CONFIG = Path(django_settings.BASE_DIR) / "deploy" / "alertmanager" / "alertmanager.yml"
+TEMPLATE = Path(django_settings.BASE_DIR) / "deploy" / "alertmanager" / "alertmanager.yml"
+SLACK_TEMPLATES = TEMPLATE.with_name("aos.tmpl")
+AOS_BASE_URL = "https://aos.example.com"
+DEADMANS_SWITCH_URL = "https://deadmans-switch.example.com/ping/aos-production"
 RUNBOOKS = Path(django_settings.BASE_DIR) / "docs" / "runbooks"
 SECRETS = "/etc/alertmanager/secrets/"
 TOKEN = "config-test-webhook-token"
@@ -28,14 +38,35 @@ TOKEN = "config-test-webhook-token"
 pytestmark = pytest.mark.skipif(alertmanager_missing(), reason="prometheus-alertmanager/amtool not installed")
 
 
+def render(*, aos_base_url: str = AOS_BASE_URL, deadmans_switch_url: str = DEADMANS_SWITCH_URL) -> str:
+    """The committed file rendered as the header documents it (envsubst of the two URLs)."""
+    env = {**os.environ, "AOS_BASE_URL": aos_base_url, "DEADMANS_SWITCH_URL": deadmans_switch_url}
+    result = subprocess.run(
+        ["envsubst", "$AOS_BASE_URL $DEADMANS_SWITCH_URL"],
+        input=TEMPLATE.read_text(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@functools.cache
+def rendered_path() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="aos-am-config-")) / "alertmanager.yml"
+    path.write_text(render())
+    return path
+
+
 def committed() -> dict:
-    return yaml.safe_load(CONFIG.read_text())
+    return yaml.safe_load(rendered_path().read_text())
 
 
 def test_it_passes_amtool_check_config_without_the_secret_files():
     # amtool only parses *_file options; the secrets are read when Alertmanager sends, so CI needs none.
     assert not Path(SECRETS).exists()
-    result = amtool("check-config", str(CONFIG))
+    result = amtool("check-config", str(rendered_path()))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
     assert "3 receivers" in result.stdout
@@ -44,16 +75,19 @@ def test_it_passes_amtool_check_config_without_the_secret_files():
 
 def test_it_fails_check_config_for_a_broken_copy(tmp_path):
     broken = tmp_path / "alertmanager.yml"
-    broken.write_text(CONFIG.read_text().replace("receiver: aos-webhook", "receiver: no-such-receiver"))
+    broken.write_text(render().replace("receiver: aos-webhook", "receiver: no-such-receiver"))
     result = amtool("check-config", str(broken))
     assert result.returncode != 0
     assert "no-such-receiver" in result.stdout + result.stderr
 
 
-def test_it_keeps_secrets_out_of_git():
-    text = CONFIG.read_text()
+def test_it_keeps_secrets_and_urls_out_of_git():
+    """Finding 7: the webhook URL was a literal in the committed config; the environment renders it."""
+    text = TEMPLATE.read_text()
     assert "hooks.slack.com" not in text
     assert not re.search(r"^\s*(api_url|credentials|slack_api_url|bearer_token):", text, re.MULTILINE)
+    urls = re.findall(r"^\s*-?\s*url:\s*(\S+)", text, re.MULTILINE)
+    assert urls == ["${AOS_BASE_URL}/api/v1/alerts/webhook", "${DEADMANS_SWITCH_URL}"]
     config = committed()
     receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
     [slack] = receivers["slack-and-aos"]["slack_configs"]
@@ -61,9 +95,17 @@ def test_it_keeps_secrets_out_of_git():
     assert slack["send_resolved"] is True
     for name in ("slack-and-aos", "aos-webhook"):
         [webhook] = receivers[name]["webhook_configs"]
-        assert webhook["url"] == "https://aos.example.com/api/v1/alerts/webhook"
+        assert webhook["url"] == f"{AOS_BASE_URL}/api/v1/alerts/webhook"
         assert webhook["send_resolved"] is True
         assert webhook["http_config"]["authorization"]["credentials_file"] == SECRETS + "aos_webhook_token"
+    assert receivers["deadmans-switch"]["webhook_configs"][0]["url"] == DEADMANS_SWITCH_URL
+
+
+def test_it_documents_one_path_for_the_webhook_token():
+    """Finding 9: the README named two different paths for the Alertmanager webhook token."""
+    readme = (Path(django_settings.BASE_DIR) / "README.md").read_text()
+    paths = set(re.findall(r"/etc/alertmanager/[\w/.-]*token\w*", readme))
+    assert paths == {SECRETS + "aos_webhook_token"}
 
 
 @pytest.mark.parametrize(
@@ -79,23 +121,51 @@ def test_it_keeps_secrets_out_of_git():
     ],
 )
 def test_it_routes_alerts_to_the_documented_receiver(labels, receiver):
-    result = amtool("config", "routes", "test", f"--config.file={CONFIG}", f"--verify.receivers={receiver}", *labels)
+    result = amtool(
+        "config", "routes", "test", f"--config.file={rendered_path()}", f"--verify.receivers={receiver}", *labels
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == receiver
 
 
 def test_it_reports_a_wrong_route_in_amtool_route_tests():
     result = amtool(
-        "config", "routes", "test", f"--config.file={CONFIG}", "--verify.receivers=aos-webhook", "severity=critical"
+        "config",
+        "routes",
+        "test",
+        f"--config.file={rendered_path()}",
+        "--verify.receivers=aos-webhook",
+        "severity=critical",
     )
     assert result.returncode != 0  # so the parametrized route tests above can fail
 
 
-def test_it_beats_the_dead_mans_switch_every_minute():
+def _duration(text: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m|h)", text).groups()
+    return int(number) * units[unit]
+
+
+def test_it_beats_the_dead_mans_switch_at_the_documented_minute():
+    """Finding 4: a group is re-sent at a group_interval tick once repeat_interval has passed; with both
+    at 1m the tick comes a hair early and the ping goes out every 2 minutes."""
     [watchdog] = [route for route in committed()["route"]["routes"] if route["receiver"] == "deadmans-switch"]
     assert watchdog["matchers"] == ['alertname="AOSWatchdog"']
-    assert watchdog["repeat_interval"] == "1m"
+    assert _duration(watchdog["group_interval"]) == 60  # the documented ping interval
+    assert _duration(watchdog["repeat_interval"]) < _duration(watchdog["group_interval"])
+    assert _duration(watchdog["group_wait"]) == 0
     assert not watchdog.get("continue")
+
+
+def test_it_documents_the_notification_delays_of_the_committed_timings():
+    """Finding 9: group_wait/group_interval delays (a resolve up to 5 minutes later) were undocumented."""
+    route = committed()["route"]
+    readme = (Path(django_settings.BASE_DIR) / "README.md").read_text()
+    section = readme[readme.index("**Alert delays.**") :][:1500]
+    assert f"`group_wait` ({route['group_wait']})" in section
+    assert f"`group_interval` ({route['group_interval']})" in section
+    assert f"`repeat_interval` ({route['repeat_interval']})" in section
+    assert "resolve" in section
 
 
 def test_it_has_a_runbook_for_every_injected_alertname():
@@ -123,14 +193,26 @@ def deployed(live_server, tmp_path, settings, transactional_db):
     secrets.mkdir()
     (secrets / "slack_webhook_url").write_text(f"{slack.url}/services/T000/B000/test\n")
     (secrets / "aos_webhook_token").write_text(TOKEN)
-    text = CONFIG.read_text().replace(SECRETS, f"{secrets}/")
-    text = text.replace("https://aos.example.com", live_server.url)
-    config = yaml.safe_load(text)
-    config["route"].update(group_wait="1s", group_interval="1s")
-    with slack, running_alertmanager(config_text=yaml.safe_dump(config), workdir=tmp_path / "am") as am:
-        settings.ALERTMANAGER_URL = am.url
-        am.slack = slack
-        yield am
+    pings: list[float] = []  # arrival times at the heartbeat service
+    heartbeat = LocalServer(lambda method, path, headers, body: (pings.append(time.monotonic()), 200)[1:] + ({}, b"ok"))
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "aos.tmpl").write_text(SLACK_TEMPLATES.read_text())
+    with slack, heartbeat:
+        text = render(aos_base_url=live_server.url, deadmans_switch_url=f"{heartbeat.url}/ping/test")
+        text = text.replace(SECRETS, f"{secrets}/").replace("/etc/alertmanager/templates/", f"{templates}/")
+        config = yaml.safe_load(text)
+        config["route"].update(group_wait="1s", group_interval="1s")
+        # The heartbeat route at 1/60 of its committed timings (1m -> 1s, 30s -> 500ms).
+        [watchdog] = [r for r in config["route"]["routes"] if r["receiver"] == "deadmans-switch"]
+        watchdog.update(
+            group_interval="1s", repeat_interval=f"{int(_duration(watchdog['repeat_interval']) * 1000 / 60)}ms"
+        )
+        with running_alertmanager(config_text=yaml.safe_dump(config), workdir=tmp_path / "am") as am:
+            settings.ALERTMANAGER_URL = am.url
+            am.slack = slack
+            am.pings = pings
+            yield am
 
 
 def _wait(predicate, deadline: float = 15.0):
@@ -182,3 +264,48 @@ def test_it_runs_every_runbook_silence_command(deployed):
         result = amtool(*args[1:])
         assert result.returncode == 0, (runbook.name, result.stderr)
         assert re.fullmatch(r"[0-9a-f-]{36}", result.stdout.strip()), (runbook.name, result.stdout)
+
+
+def _post(am, *alerts: dict) -> None:
+    now = dt.datetime.now(dt.UTC)
+    body = [
+        {"startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(hours=1)).isoformat(), **alert} for alert in alerts
+    ]
+    assert requests.post(f"{am.url}/api/v2/alerts", json=body, timeout=5).status_code == 200
+
+
+def test_it_pings_the_dead_mans_switch_once_per_group_interval(deployed):
+    """Measured on a real Alertmanager at 1/60 scale: one ping per group_interval (1 s here, 1 min deployed)."""
+    _post(deployed, {"labels": {"alertname": "AOSWatchdog", "severity": "none", "environment": "test"}})
+    _wait(lambda: len(deployed.pings) >= 5, deadline=10)
+    gaps = [b - a for a, b in zip(deployed.pings, deployed.pings[1:])]
+    assert 0.7 < statistics.median(gaps) < 1.4, gaps  # 2.0 s when repeat_interval equals group_interval
+    assert not deployed.slack.requests  # the heartbeat never reaches people
+
+
+def test_it_sends_rule_alerts_to_slack_readably(deployed, settings):
+    """Finding 5: rule alerts read `AOSRunFailureRate (warning, )` and `(tenant )`, annotations on one line."""
+    _post(
+        deployed,
+        {
+            "labels": {"alertname": "AOSRunFailureRate", "severity": "warning", "environment": "production"},
+            "annotations": {"summary": "More than 10% of runs fail", "description": "20% of runs failed."},
+        },
+        {
+            "labels": {"alertname": "AOSRuleWithoutEnvironment", "severity": "critical"},
+            "annotations": {"summary": "Something broke"},
+        },
+    )
+    posts = _wait(
+        lambda: len(deployed.slack.requests) >= 2 and [json.loads(r["body"]) for r in deployed.slack.requests]
+    )
+    by_title = {post["attachments"][0]["title"]: post["attachments"][0]["text"] for post in posts}
+    base = "https://github.com/aos-control-plane/aos/blob/main/docs/runbooks"
+    assert by_title == {
+        "[FIRING:1] AOSRunFailureRate (warning, production)": (
+            f"*More than 10% of runs fail*\n20% of runs failed.\nRunbook: {base}/AOSRunFailureRate.md\n"
+        ),
+        "[FIRING:1] AOSRuleWithoutEnvironment (critical)": (
+            f"*Something broke*\nRunbook: {base}/AOSRuleWithoutEnvironment.md\n"
+        ),
+    }
