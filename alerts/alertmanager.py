@@ -54,6 +54,7 @@ class ActiveAlert:
     generator_url: str = ""
     state: str = ""  # active | suppressed | unprocessed
     receivers: tuple[str, ...] = ()
+    silenced_by: tuple[str, ...] = ()  # ids of the silences that match: nobody is notified
 
     @classmethod
     def from_payload(cls, item: Mapping[str, Any]) -> ActiveAlert:
@@ -67,6 +68,7 @@ class ActiveAlert:
             generator_url=str(item.get("generatorURL") or ""),
             state=str(status.get("state") or ""),
             receivers=tuple(str(r.get("name", "")) for r in item.get("receivers") or ()),
+            silenced_by=tuple(str(silence) for silence in status.get("silencedBy") or ()),
         )
 
 

@@ -232,6 +232,33 @@ def test_it_warns_that_the_same_labels_again_only_update_the_firing_alert(am, te
 
 
 @needs_alertmanager
+def test_it_says_so_when_the_injected_label_set_is_silenced(am, tenant_label):
+    """Finding 9: an injection into a silenced label set printed a plain "Injected"."""
+    from tests.alerts.alertmanager_proc import amtool
+
+    silence = amtool(
+        "silence",
+        "add",
+        f"--alertmanager.url={am.url}",
+        "--duration=10m",
+        "--comment=test",
+        f"tenant_id={tenant_label}",
+    )
+    assert silence.returncode == 0, silence.stderr
+    silence_id = silence.stdout.strip()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("inject_synthetic_alert", "--type", "custom", "--tenant", tenant_label, stdout=out, stderr=err)
+    assert out.getvalue().startswith("Injected (silenced: nobody is notified) AOSCustomAlert")
+    assert err.getvalue().startswith(f"Warning: silenced by {silence_id}: Alertmanager holds this alert")
+    as_json = json.loads(run("--type", "worker_unhealthy", "--tenant", tenant_label, "--json"))
+    assert as_json["silenced_by"] == [silence_id]
+    # Not silenced: the plain message and no warning.
+    out, err = io.StringIO(), io.StringIO()
+    call_command("inject_synthetic_alert", "--type", "custom", "--tenant", tenant_label + "-x", stdout=out, stderr=err)
+    assert out.getvalue().startswith("Injected AOSCustomAlert") and err.getvalue() == ""
+
+
+@needs_alertmanager
 def test_it_refuses_to_resolve_an_alert_that_was_not_injected(am, tenant_label):
     now = datetime.now(UTC)
     rule_alert = {

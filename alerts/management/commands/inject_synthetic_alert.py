@@ -114,6 +114,13 @@ class Command(BaseCommand):
                 "Alertmanager merged this injection into it and sends no new notification. Resolve it first "
                 f"(--resolve --fingerprint {stored.fingerprint}) or inject with another --tenant."
             )
+        if stored.silenced_by:
+            # Alertmanager holds the alert (it shows in --list as suppressed) but sends it nowhere.
+            self.stderr.write(
+                f"Warning: silenced by {', '.join(stored.silenced_by)}: Alertmanager holds this alert but "
+                "notifies nobody (no Slack message, nothing reaches the AOS webhook) until the silence "
+                "expires (`amtool silence query`)."
+            )
         if options["json"]:
             self.stdout.write(
                 json.dumps(
@@ -121,14 +128,16 @@ class Command(BaseCommand):
                         "fingerprint": stored.fingerprint,
                         "alertmanager_url": client.base_url,
                         "already_active": already_active,
+                        "silenced_by": list(stored.silenced_by),
                         **payload,
                     }
                 )
             )
             return
         labels = alert.labels
+        verb = "Injected (silenced: nobody is notified)" if stored.silenced_by else "Injected"
         self.stdout.write(
-            f"Injected {labels['alertname']} (severity={labels['severity']}, tenant_id={labels['tenant_id']}) "
+            f"{verb} {labels['alertname']} (severity={labels['severity']}, tenant_id={labels['tenant_id']}) "
             f"into {client.base_url} until {payload['endsAt']}; fingerprint {stored.fingerprint}"
         )
 
