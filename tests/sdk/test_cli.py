@@ -76,6 +76,7 @@ def test_it_shows_health_me_skills_and_one_skill(aos):
     assert jsonout(aos("skill", "http_call", "--json"))["id"] == "http_call"
     missing = aos("skill", "nope", "--json", expect=2)
     assert jsonout(missing)["error"] == "not_found" and "404 not_found" in missing.stderr
+    assert "available: http_call, json_transform" in missing.stderr
 
 
 def test_it_simulates_with_exit_1_when_infeasible(aos, plan_file, tmp_path):

@@ -77,4 +77,7 @@ def api_error(exc: AOSError, *, as_json: bool) -> None:
         extra = "; " + "; ".join(
             f"{k}: {', '.join(map(str, v if isinstance(v, list) else [v]))}" for k, v in fields.items()
         )
+    available = envelope.get("available")
+    if isinstance(available, list) and available:
+        extra += f" (available: {', '.join(map(str, available))})"
     fail(f"{exc}{extra}", as_json=as_json, envelope=envelope)
