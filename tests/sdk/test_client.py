@@ -1,4 +1,5 @@
 """Every AOSClient method against a live server, results as typed objects, errors as exceptions."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
 
 import uuid
 
@@ -17,6 +18,7 @@ from aos_sdk import (
 from aos_sdk.models import Capabilities, Comparison, Mismatch, Principal, ReplayResult, Run, Simulation, Skill
 from tests.sdk.conftest import PURE_PLAN, key, sdk_client
 from tests.servers import LocalServer
+from tests.traces.github_standin import github, github_on  # noqa: F401 - fixtures
 from traces.models import Mismatch as MismatchRow
 from traces.models import Trace as TraceRow
 from traces.models import TraceSource
@@ -220,3 +222,18 @@ def test_it_follows_a_next_link_to_another_host_only_on_its_own_server():
         assert [r.run_id for r in aos.list_runs()] == ["r1", "r2"]
     assert [r["path"] for r in srv.requests] == ["/api/v1/runtime/runs", "/api/v1/runtime/runs?cursor=2"]
     assert all(r["headers"]["X-API-Key"] == "aos_secret" for r in srv.requests)
+
+
+def test_it_bulk_reports_to_the_github_stand_in_and_resolves_with_a_note(aos_op, github_on):
+    runs = [aos_op.run(PURE_PLAN, seed=s) for s in (21, 22)]
+    reports = [aos_op.report_mismatch(r.trace_id, step_index=0, reason="output_mismatch") for r in runs]
+    bulk = aos_op.bulk_report_mismatches([m.mismatch_id for m in reports])
+    assert (bulk.mismatch_count, bulk.trace_count) == (2, 2) and bulk.issue_url and bulk.issue_number
+    issue = next(i for i in github_on.created_issues() if "bulk-report" in i["labels"])
+    assert all(r.trace_id in issue["body"] for r in runs)
+    listed = {m.id: m for m in aos_op.list_mismatches()}
+    assert {listed[m.mismatch_id].issue_url for m in reports} == {bulk.issue_url}
+    done = aos_op.resolve_mismatch(runs[0].trace_id, reports[0].mismatch_id, note="fixed the seed")
+    assert done.resolved and any(
+        "fixed the seed" in c for i in github_on.created_issues() for c in map(str, i["comments"])
+    )

@@ -1,5 +1,6 @@
 """Retries: 429/502/503/504 and dropped connections, `Retry-After`, one Idempotency-Key per POST."""
 
+import json
 import re
 from email.utils import formatdate
 from urllib.parse import urlsplit
@@ -113,3 +114,31 @@ def test_it_honours_the_real_servers_rate_limit(live_server, tenant_a, settings)
     assert exc.value.status_code == 429 and exc.value.code == "rate_limit_exceeded"
     assert 0 < exc.value.retry_after <= 60
     assert fake.sleeps == [pytest.approx(exc.value.retry_after, abs=1)]
+
+
+def test_it_polls_a_run_the_server_answered_202_for_despite_wait(fake_time):
+    """PRODUCT.md §14: `wait: true` waits a bounded time, then answers 202 with the run's URL."""
+    states = ["running", "running", "succeeded"]
+
+    def handle(method, path, headers, body):
+        if method == "POST":
+            return 202, {}, {"run_id": "run_1", "trace_id": "tr_1", "status": "running", "url": "/x"}
+        status = states.pop(0)
+        return 200, {}, {"run_id": "run_1", "status": status, "steps": [] if status != "succeeded" else [{"index": 0}]}
+
+    seen = []
+    with LocalServer(handle) as srv, sdk_client(srv.url, "aos_x", fake_time) as aos:
+        run = aos.run(PURE_PLAN, poll_interval=0.25, on_poll=lambda r: seen.append(r.status))
+    assert run.status == "succeeded" and seen == ["running", "running", "succeeded"]
+    assert json.loads(srv.requests[0]["body"])["wait"] is True
+    assert fake_time.sleeps == [0.25, 0.25]
+
+
+def test_it_gives_up_waiting_for_a_run_at_its_timeout(fake_time):
+    def handle(method, path, headers, body):
+        return 200, {}, {"run_id": "run_1", "status": "running"}
+
+    with LocalServer(handle) as srv, sdk_client(srv.url, "aos_x", fake_time) as aos:
+        with pytest.raises(TimeoutError, match="still running"):
+            aos.wait_for_run("run_1", timeout=1, poll_interval=0.5)
+    assert fake_time.sleeps == [0.5, 0.5]
