@@ -284,3 +284,27 @@ def test_it_reports_the_transport_error_of_a_closed_port(settings):
     with pytest.raises(SkillError) as caught:
         HttpCall().execute({"url": f"http://127.0.0.1:{port}/", "retries": 0}, ctx_with(None))
     assert (caught.value.code, caught.value.retryable) == ("ERR_TRANSPORT", True)
+
+
+# --- what the pinned session sends ------------------------------------------------------------
+
+
+def test_it_sends_the_checked_name_as_host_whatever_the_plan_says(settings):
+    settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
+    with LocalServer(lambda *a: (200, {}, b"ok")) as server:
+        params = {"url": server.url + "/x", "headers": {"Host": "admin.internal"}}
+        HttpCall().execute(params, ctx_with(None))
+    assert [r["headers"]["Host"] for r in server.requests] == [f"127.0.0.1:{server.port}"]
+
+
+def test_it_ignores_proxies_from_the_environment(settings, monkeypatch):
+    """An env proxy would make the connection somewhere other than the checked address."""
+    settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
+    with LocalServer(lambda *a: (200, {}, b"proxy")) as proxy, LocalServer(lambda *a: (200, {}, b"direct")) as server:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        result = HttpCall().execute({"url": server.url + "/x"}, ctx_with(None))
+    assert result.output["body"] == "direct"
+    assert proxy.requests == []
