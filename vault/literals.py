@@ -40,14 +40,32 @@ _SHAPES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], bool] | None
     ("a Slack webhook URL", re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{10,}"), None),
     ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), None),
     # API keys are aos_ + 43 url-safe characters (mixed case, digits); metric names are lower-case words.
-    ("an AOS API key", re.compile(r"\baos_(?=[\w-]*[A-Z])(?=[\w-]*[0-9])[A-Za-z0-9_-]{40,}"), None),
-    ("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"), None),
+    # The lookaheads are bounded and a JWT starts only where its run starts, so no start rescans the
+    # rest of the string (linear time, as in traces.redaction; tests/vault/test_literals_linear.py).
+    ("an AOS API key", re.compile(r"\baos_(?=[\w-]{0,64}[A-Z])(?=[\w-]{0,64}[0-9])[A-Za-z0-9_-]{40,}"), None),
+    ("a JWT", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"), None),
     ("a bearer token", re.compile(r"(?i)\bbearer\s+(?=[A-Za-z0-9\-._~+/]*[0-9])[A-Za-z0-9\-._~+/]{16,}=*"), None),
     ("basic-auth credentials", re.compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{8,}={0,2})"), _basic_credentials),
     ("a password in a URL", re.compile(r"://[^/\s:@{}]+:[^@\s/{}]+@"), None),
 ]
-_REFERENCE = re.compile(r"\{\{.*?\}\}", re.S)
-_QUERY_PARAM = re.compile(r"[?&]([^=&#\s]+)=([^&#\s]*)")
+_QUERY_PARAM = re.compile(r"[?&]([^=&#?\s]+)=([^&#\s]*)")
+
+
+def _without_references(value: str) -> tuple[str, bool]:
+    r"""`value` with every `{{ ... }}` taken out, and whether there was one.
+
+    str.find, not a lazy regex: `\{\{.*?\}\}` rescans to the end from every `{{` when no `}}`
+    follows (quadratic); here once no `}}` is left, no later `{{` can close either.
+    """
+    parts, start, found = [], 0, False
+    while (opening := value.find("{{", start)) != -1:
+        closing = value.find("}}", opening + 2)
+        if closing == -1:
+            break
+        parts.append(value[start:opening])
+        start, found = closing + 2, True
+    parts.append(value[start:])
+    return "".join(parts), found
 
 
 def _advice() -> str:
@@ -56,7 +74,7 @@ def _advice() -> str:
 
 def literal_problem(value: str, *, sensitive_key: bool) -> str | None:
     """Why `value` looks like a literal credential, or None."""
-    literal = _REFERENCE.sub("", value)  # what remains once references are taken out
+    literal, has_reference = _without_references(value)  # what remains once references are taken out
     for kind, pattern, confirm in _SHAPES:
         if any(confirm is None or confirm(match) for match in pattern.finditer(literal)):
             return f"This looks like {kind}; plans must not carry credentials: {_advice()}"
@@ -64,7 +82,7 @@ def literal_problem(value: str, *, sensitive_key: bool) -> str | None:
         for name, query_value in _QUERY_PARAM.findall(literal):
             if query_value and is_sensitive_key(name):
                 return f"The URL carries a literal credential in its query ({name}=...): {_advice()}"
-    if sensitive_key and literal.strip() and not _REFERENCE.search(value):
+    if sensitive_key and literal.strip() and not has_reference:
         return f"A literal value under a credential key is refused: {_advice()}"
     return None
 
