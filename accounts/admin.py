@@ -1,7 +1,9 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -9,12 +11,36 @@ from django.utils import timezone
 from accounts.admin_scoping import PLATFORM, PlatformAdminMixin, TenantScopedAdminMixin
 from accounts.models import ApiKey, Membership, Tenant
 
-# Users and groups are platform data: superusers only, whatever model permissions staff hold
-# (a staff user with auth.change_user could otherwise make itself a superuser).
-for model, base in ((get_user_model(), UserAdmin), (Group, GroupAdmin)):
-    if admin.site.is_registered(model):
-        admin.site.unregister(model)
-    admin.site.register(model, type(f"Platform{base.__name__}", (PlatformAdminMixin, base), {}))
+
+def _platform_only(model, admin_class=None) -> None:
+    """Re-registers `model` (with its current admin, or `admin_class`) behind PlatformAdminMixin."""
+    try:
+        current = type(admin.site.get_model_admin(model))
+    except NotRegistered:
+        return
+    admin.site.unregister(model)
+    base = admin_class or current
+    admin.site.register(model, base if issubclass(base, PlatformAdminMixin) else _platform(base))
+
+
+def _platform(base):
+    return type(f"Platform{base.__name__}", (PlatformAdminMixin, base), {"__module__": __name__})
+
+
+class PlatformAccessAttemptAdmin(PlatformAdminMixin, AccessAttemptAdmin):
+    # django-axes' action declares no permission; every action here must (the registry test).
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        return AccessAttemptAdmin.cleanup_expired_attempts(self, request, queryset)
+
+
+# Users, groups and login attempts are platform data: superusers only, whatever model permissions
+# staff hold (a staff user with auth.change_user could otherwise make itself a superuser).
+_platform_only(get_user_model())
+_platform_only(Group)
+_platform_only(AccessAttempt, PlatformAccessAttemptAdmin)
+_platform_only(AccessLog)
+_platform_only(AccessFailureLog)
 
 # Platform fields: they set the tenant's rate limit, spend ceiling, retention and identity (the
 # slug is the tenant claim of JWTs). A tenant's admin sees them but only superusers change them.

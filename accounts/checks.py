@@ -33,4 +33,14 @@ def boundary_problems() -> list[CheckMessage]:
                 id="aos.W020",
             )
         )
+    if settings.AXES_FAILURE_LIMIT < 1 or settings.AXES_COOLOFF_TIME.total_seconds() <= 0:
+        problems.append(
+            Error(
+                "LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be at least 1.",
+                hint="For example LOGIN_FAILURE_LIMIT=5 LOGIN_COOLOFF_MINUTES=15; AXES_ENABLED=0 turns throttling off.",
+                id="aos.E021",
+            )
+        )
+    if not settings.DEBUG and not settings.AXES_ENABLED:
+        problems.append(Warning("Admin login throttling is off (AXES_ENABLED=0) with DEBUG off.", id="aos.W021"))
     return problems

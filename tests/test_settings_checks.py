@@ -128,6 +128,20 @@ def test_it_warns_about_metrics_with_neither_token_nor_ip_list_in_production(hea
     assert ids() == []
 
 
+@pytest.mark.parametrize(("limit", "minutes"), [(0, 15), (5, 0)])
+def test_it_refuses_a_login_throttle_that_cannot_lock(healthy, limit, minutes):
+    from datetime import timedelta
+
+    healthy.AXES_FAILURE_LIMIT = limit
+    healthy.AXES_COOLOFF_TIME = timedelta(minutes=minutes)
+    assert ids() == ["aos.E021"]
+
+
+def test_it_warns_about_production_without_login_throttling(healthy):
+    healthy.AXES_ENABLED = False
+    assert ids() == ["aos.W021"]
+
+
 def test_it_warns_about_production_without_redis(healthy):
     healthy.REDIS_URL = ""
     assert ids() == ["aos.W003"]
