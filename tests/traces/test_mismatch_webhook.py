@@ -6,13 +6,16 @@ import hashlib
 import hmac
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+import requests
 import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.runtime.pooled_server import PooledLiveServer
 from tests.traces.github_standin import make_trace
 from traces.mismatches import mismatch_record
 from traces.models import Mismatch, WebhookDelivery
@@ -162,3 +165,21 @@ def test_it_forgets_deliveries_after_the_retention(linked, settings):
     send(issue_event("reopened"), delivery="new")
     assert webhook_deliveries_purge_task() == 1
     assert list(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["new"]
+
+
+def test_it_applies_concurrent_copies_of_one_delivery_once(transactional_db, linked):
+    """12 copies of one signed delivery at once (GitHub's retry racing a replay): one applies it."""
+    body = json.dumps(issue_event("closed")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": "d-race",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+    }
+    with PooledLiveServer(workers=8) as server, ThreadPoolExecutor(max_workers=12) as pool:
+        url = f"{server.url}{URL}"
+        responses = list(pool.map(lambda _: requests.post(url, data=body, headers=headers, timeout=30), range(12)))
+    assert [r.status_code for r in responses] == [200] * 12
+    assert sorted(r.json().get("duplicate", False) for r in responses) == [False] + [True] * 11
+    assert sum(r.json()["updated"] for r in responses) == 2
+    assert WebhookDelivery.objects.count() == 1
