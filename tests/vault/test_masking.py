@@ -62,3 +62,18 @@ def test_it_masks_log_records_created_while_a_run_holds_the_value(caplog):
     assert VALUE not in (failed.exc_text or "") and "boom ***" in failed.exc_text
     assert VALUE not in caplog.text.split("outside")[0]
     assert outside.getMessage() == f"outside {VALUE}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 256_000, ("a" * 15_999 + "c") * 16, "QUFB" * 64_000, "a" * 256_000 + "a" * 16_000 + "b"],
+)
+def test_it_masks_adversarial_text_in_linear_time(text):
+    """A 16 KiB value of one repeated letter: the regex alternation took 1.5 s on 80 KiB (quadratic)."""
+    import time
+
+    value = "a" * 16_000 + "b"
+    started = time.perf_counter()
+    masked = Masker([value]).mask_text(text)
+    assert time.perf_counter() - started < 2.0  # generous; the quadratic version took minutes at this size
+    assert value not in masked and masked.endswith(MASK) == text.endswith(value)
