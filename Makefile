@@ -4,28 +4,45 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+# Links in the banner, GitHub issues, Slack messages and alerts point at the server being run,
+# unless AOS_BASE_URL is set (e.g. to the public URL behind a proxy).
+AOS_BASE_URL ?= http://$(HOST):$(PORT)
+NEW_KEY ?=
 
-.PHONY: run test lint install migrate seed clean worker check demos
+.PHONY: run test lint install install-run migrate seed clean worker check demos
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP_INSTALL) --upgrade pip
 
-$(STAMP): $(BIN)/python requirements.txt requirements-dev.txt sdk/python/pyproject.toml
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+# Serving needs requirements.txt only; testing and linting add requirements-dev.txt.
+$(RUN_STAMP): $(BIN)/python requirements.txt sdk/python/pyproject.toml
+	$(PIP_INSTALL) -r requirements.txt
+	touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
+	touch $(DEV_STAMP)
 
-migrate: install
+install-run: $(RUN_STAMP)
+
+install: $(DEV_STAMP)
+
+migrate: install-run
 	$(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(AOS_BASE_URL) $(if $(filter 1,$(NEW_KEY)),--new-key)
 
-run: seed
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+# The port is checked before anything is migrated or seeded: a second `make run` changes nothing.
+run: install-run
+	@$(BIN)/python manage.py check_port $(HOST):$(PORT)
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(AOS_BASE_URL) $(if $(filter 1,$(NEW_KEY)),--new-key)
+	@AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The three demos (examples/) against loopback stand-ins and a server started like `make run`.
 demos: install
@@ -50,4 +67,4 @@ lint: install
 	cd sdk/python && ../../$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) db.sqlite3 .demo-key .pytest_cache .ruff_cache .mypy_cache

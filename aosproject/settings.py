@@ -61,6 +61,8 @@ SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 AOS_BASE_URL = env("AOS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The raw demo API key of `make run` (seed_demo), kept so that re-runs print the same key.
+DEMO_KEY_FILE = env("DEMO_KEY_FILE", str(BASE_DIR / ".demo-key"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

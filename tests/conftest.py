@@ -18,9 +18,12 @@ from accounts.services import api_key_create
 
 
 @pytest.fixture(autouse=True)
-def _clean_state(settings):
+def _clean_state(settings, tmp_path):
     """Every test starts with an empty cache, eager Celery, fresh JWKS clients."""
     from aosproject.celery import app
+
+    # seed_demo keeps the demo key in a file; never the developer's own `.demo-key`.
+    settings.DEMO_KEY_FILE = str(tmp_path / ".demo-key")
 
     # Hashing each cast member's password with PBKDF2 costs ~0.2 s; tests do not measure it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

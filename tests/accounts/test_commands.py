@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,6 +13,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Membership, Tenant, hash_api_key
+from accounts.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -102,19 +105,49 @@ def test_it_prints_links_for_the_given_address():
     assert "API docs: http://127.0.0.1:8123/api/docs/" in out
 
 
-def test_it_seeds_idempotently():
+def test_it_seeds_idempotently_and_keeps_the_demo_key(settings):
     first, _ = run("seed_demo")
     second, _ = run("seed_demo")
     assert Tenant.objects.filter(slug="demo").count() == 1
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert Membership.objects.count() == 1
     assert "login:    admin / admin" in second  # still the default: shown again
-    # The previous demo key cannot be shown again, so it is revoked and a new one printed.
-    old, new = demo_key(first), demo_key(second)
-    assert old != new
+    # A second `make run` must not cut off the clients of the first: the same key, still valid.
+    assert demo_key(first) == demo_key(second)
+    assert "unchanged, kept in" in second and "(new;" in first
     assert ApiKey.objects.active().filter(tenant__slug="demo").count() == 1
+    assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=demo_key(second)).status_code == 200
+    assert oct(os.stat(settings.DEMO_KEY_FILE).st_mode & 0o777) == "0o600"
+
+
+def test_it_rotates_the_demo_key_only_when_asked():
+    old = demo_key(run("seed_demo")[0])
+    new = demo_key(run("seed_demo", "--new-key")[0])
+    assert old != new
     assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=old).status_code == 401
     assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=new).status_code == 200
+    assert demo_key(run("seed_demo")[0]) == new
+
+
+def test_it_adds_a_key_without_revoking_when_the_kept_one_is_gone_or_foreign(settings, tenant_a):
+    old = demo_key(run("seed_demo")[0])
+    Path(settings.DEMO_KEY_FILE).unlink()
+    fresh = demo_key(run("seed_demo")[0])
+    assert fresh != old
+    assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=old).status_code == 200  # not revoked
+    # A file naming another tenant's key (or garbage) is never printed as the demo key.
+    _, foreign = api_key_create(tenant=tenant_a, name="not the demo")
+    Path(settings.DEMO_KEY_FILE).write_text(foreign)
+    printed = demo_key(run("seed_demo")[0])
+    assert printed not in {foreign, fresh}
+    assert APIClient().get("/api/v1/me", HTTP_X_API_KEY=printed).json()["tenant"] == "demo"
+
+
+def test_it_frames_the_banner():
+    out, _ = run("seed_demo")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("+--") and lines[-1] == lines[0]
+    assert all(line.startswith("| ") and line.endswith(" |") and len(line) == len(lines[0]) for line in lines[1:-1])
 
 
 def test_it_never_resets_or_shows_a_changed_admin_password():
