@@ -14,8 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A local `.env` (see `.env.example`) is read when present; variables already in the environment
+# win (override=False), so production's real environment is never shadowed by a stray file.
+# python-dotenv rather than a hand-written parser: quoting, inline comments and `export` lines.
+load_dotenv(os.environ.get("AOS_ENV_FILE") or BASE_DIR / ".env", override=False)
 
 
 def env(name: str, default: str = "") -> str:
