@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 AOS_BASE_URL ?= http://$(HOST):$(PORT)
 NEW_KEY ?=
 
-.PHONY: run test lint install install-run migrate seed clean worker check demos
+.PHONY: run test lint install install-run migrate seed clean worker check demos fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,16 @@ check: install
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# A long Schemathesis run (all phases, coverage included) against a live server on the test database;
+# prints operations, test cases and requests. FUZZ_EXAMPLES per operation, FUZZ_SEED (empty = random).
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?=
+FUZZ_WORKERS ?= 2
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
+fuzz: install
+	LOG_LEVEL=WARNING FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_WORKERS=$(FUZZ_WORKERS) \
+	FUZZ_PHASES=$(FUZZ_PHASES) $(BIN)/pytest -p no:cacheprovider -q -s tests/contract/test_fuzz.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from alerts.alertmanager import alertmanager_fingerprint
 from alerts.models import AlertStatus
+from aosproject.api import StrictCharField, StrictIntegerField, StrictRegexField
 
 # Alertmanager sends Go's zero time for "no end" (firing alerts without endsAt).
 GO_ZERO_YEAR = 1
@@ -22,7 +23,7 @@ class LabelSet(serializers.DictField):
     """`{name: value}` with string values, kept byte-exact (no whitespace trimming)."""
 
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.CharField(allow_blank=True, trim_whitespace=False), **kwargs)
+        super().__init__(child=StrictCharField(allow_blank=True), **kwargs)
 
 
 class AlertmanagerTime(serializers.DateTimeField):
@@ -39,10 +40,8 @@ class WebhookAlert(serializers.Serializer):
     annotations = LabelSet(required=False, default=dict)
     startsAt = AlertmanagerTime()  # noqa: N815 (Alertmanager's field names)
     endsAt = AlertmanagerTime(required=False, allow_null=True, default=None)  # noqa: N815
-    generatorURL = serializers.CharField(  # noqa: N815
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    fingerprint = serializers.RegexField(r"^[0-9a-fA-F]{1,64}$", max_length=64, required=False)
+    generatorURL = StrictCharField(required=False, allow_blank=True, default="")  # noqa: N815
+    fingerprint = StrictRegexField(r"^[0-9a-fA-F]{1,64}$", max_length=64, required=False)
 
     def validate_startsAt(self, value: datetime | None) -> datetime:  # noqa: N802
         if value is None:
@@ -56,16 +55,16 @@ class WebhookAlert(serializers.Serializer):
 
 
 class WebhookPayload(serializers.Serializer):
-    version = serializers.CharField()
+    version = StrictCharField()
     status = serializers.ChoiceField(choices=AlertStatus.choices)
-    receiver = serializers.CharField(allow_blank=True, max_length=200)
+    receiver = StrictCharField(allow_blank=True, max_length=200)
     alerts = WebhookAlert(many=True, allow_empty=True)
-    groupKey = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
+    groupKey = StrictCharField(required=False, allow_blank=True)  # noqa: N815
     groupLabels = LabelSet(required=False, default=dict)  # noqa: N815
     commonLabels = LabelSet(required=False, default=dict)  # noqa: N815
     commonAnnotations = LabelSet(required=False, default=dict)  # noqa: N815
-    externalURL = serializers.CharField(required=False, allow_blank=True)  # noqa: N815
-    truncatedAlerts = serializers.IntegerField(required=False, min_value=0, default=0)  # noqa: N815
+    externalURL = StrictCharField(required=False, allow_blank=True)  # noqa: N815
+    truncatedAlerts = StrictIntegerField(required=False, min_value=0, default=0)  # noqa: N815
 
     def validate_version(self, value: str) -> str:
         if value != "4":

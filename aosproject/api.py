@@ -27,6 +27,54 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
+class StringOnly:
+    """For CharField subclasses: a JSON string only (DRF would turn 0 into "0" and true into "True")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StringOnly, serializers.CharField):
+    """A string taken as sent: no type coercion, no whitespace trimming (so `minLength` means what it says)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+class StrictRegexField(StringOnly, serializers.RegexField):
+    pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only (DRF also takes "yes", "1", 0...)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: "42" and true are refused (42.0 arrives as 42 from the request guard)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number only: "1.5" and true are refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MoneyField(serializers.FloatField):
     """Cents, rounded to MONEY_DECIMALS places in answers."""
 

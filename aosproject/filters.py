@@ -1,7 +1,8 @@
 """Strict query filters (issue 12): a value the schema does not allow is a 400, never ignored.
 
 django-filter's `BooleanFilter` turns `pinned=AAA` into "no filter" and `IsoDateTimeFilter` passes
-offsets PostgreSQL refuses; these accept exactly what the OpenAPI schema documents.
+offsets PostgreSQL refuses; a present but empty value (`?status=`) is "no filter" there too. These
+accept exactly what the OpenAPI schema documents.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from django import forms
 
 from aosproject.datetimes import parse_rfc3339, to_utc
 
+EMPTY = "An empty value is not allowed; leave the parameter out instead."
+
 
 class StrictBooleanField(forms.Field):
     def to_python(self, value):
-        if value in (None, ""):
+        if value is None:
             return None
+        if value == "":
+            raise forms.ValidationError(EMPTY, code="invalid")
         if value in ("true", "false"):
             return value == "true"
         raise forms.ValidationError("Use true or false.", code="invalid")
@@ -23,12 +28,25 @@ class StrictBooleanField(forms.Field):
 
 class Rfc3339Field(forms.Field):
     def to_python(self, value):
-        if value in (None, ""):
+        if value is None:
             return None
+        if value == "":
+            raise forms.ValidationError(EMPTY, code="invalid")
         try:
             return to_utc(parse_rfc3339(value))
         except ValueError as exc:
             raise forms.ValidationError(str(exc), code="invalid") from exc
+
+
+class StrictChoiceField(django_filters.fields.ChoiceField):
+    def to_python(self, value):
+        if value == "":  # django-filter reads `?status=` as "no filter"; the schema allows only the choices
+            raise forms.ValidationError(EMPTY, code="invalid")
+        return super().to_python(value)
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    field_class = StrictChoiceField
 
 
 class BooleanFilter(django_filters.BooleanFilter):

@@ -10,7 +10,8 @@ Refused with a 400 naming the path (`plan[0].params.payload.a`), before any view
 - numbers the canonical JSON (RFC 8785, `aos_sdk.hashing`) cannot represent: JCS numbers are IEEE
   doubles, so integers must stay within ±(2^53 − 1); a float beyond that (`1e17`) would be stored,
   come back from `jsonb` as an integer and then fail the hashing on replay, so it is refused too;
-  `NaN`, `Infinity` and overflowing literals (`1e400`) are not JSON numbers at all.
+  `NaN`, `Infinity` and overflowing literals (`1e400`) are not JSON numbers at all. An integral
+  number written as a float (`9.0`, `1e3`) is the integer it is, as in canonical JSON.
 
 The checks are cheap on clean bodies: the depth scan is one regex pass, strings are only walked
 when the raw text holds a `\\u0000` or `\\udXXX` escape (the only way such characters get into
@@ -77,7 +78,7 @@ def _parse_int(text: str) -> int | _BadNumber:
     return _BadNumber(f"Integers must be within ±{MAX_SAFE_INTEGER} (2^53 − 1, canonical JSON numbers are doubles).")
 
 
-def _parse_float(text: str) -> float | _BadNumber:
+def _parse_float(text: str) -> float | int | _BadNumber:
     value = float(text)
     if not math.isfinite(value):
         return _BadNumber("Numbers must be finite.")
@@ -85,7 +86,9 @@ def _parse_float(text: str) -> float | _BadNumber:
         return _BadNumber(
             f"Numbers must be within ±{MAX_SAFE_INTEGER} (2^53 − 1): larger ones are not exact in canonical JSON."
         )
-    return value
+    # Canonical JSON has one number type: 9.0 and 9 are the same value (both serialise as `9`, and JSON
+    # Schema calls 9.0 an integer), so an integral float is taken as the integer it is.
+    return int(value) if value.is_integer() else value
 
 
 def _parse_constant(text: str) -> _BadNumber:

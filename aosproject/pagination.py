@@ -52,6 +52,8 @@ class ApiCursorPagination(CursorPagination):
                 parameter["schema"].update({"minimum": 1, "maximum": self.max_page_size, "default": self.page_size})
             if parameter["name"] == self.cursor_query_param:
                 parameter["description"] = "An opaque position from a previous page's `next` or `previous` link."
+                # An annotation (validators ignore it): only cursors this API issued are valid (else 400).
+                parameter["schema"]["format"] = "cursor"
         return parameters
 
 

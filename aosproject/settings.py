@@ -284,6 +284,11 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "traces.models.StepStatus",
         "MismatchReasonEnum": "traces.models.MismatchReason",
     },
+    # OpenAPI 3.1: skill params are JSON Schema 2020-12, embedded as they are (aosproject/openapi.py).
+    "OAS_VERSION": "3.1.0",
+    # Separate request and response components (`RunInputRequest` vs `RunDetail`) for generated clients.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "aosproject.openapi.postprocess"],
     "TITLE": "AOS Control Plane API",
     "DESCRIPTION": "Simulate, run and deterministically replay AI-agent plans; hash-chained traces.",
     "VERSION": "1.0.0",

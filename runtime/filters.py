@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import django_filters
 
+from aosproject.filters import ChoiceFilter
 from traces.models import Trace, TraceSource, TraceStatus
 
 RUN_SOURCES = [(TraceSource.RUN.value, "run"), (TraceSource.REPLAY.value, "replay")]
 
 
 class RunFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=[c for c in TraceStatus.choices if c[0] != TraceStatus.SIMULATED])
-    source = django_filters.ChoiceFilter(choices=RUN_SOURCES)
+    status = ChoiceFilter(choices=[c for c in TraceStatus.choices if c[0] != TraceStatus.SIMULATED])
+    source = ChoiceFilter(choices=RUN_SOURCES)
     agent_id = django_filters.CharFilter()
 
     class Meta:

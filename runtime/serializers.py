@@ -9,7 +9,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aosproject.api import DB_INT_MAX, MoneyField, StrictSerializer
+from aosproject.api import (
+    DB_INT_MAX,
+    MoneyField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from aosproject.datetimes import parse_rfc3339
 from runtime.plans import PlanInvalid, plan_validate
 from traces.models import Trace
@@ -18,19 +25,12 @@ from traces.serializers import TraceStepSerializer  # one step shape for runs an
 MAX_SAFE_INT = 2**53 - 1  # canonical JSON (RFC 8785) numbers are IEEE doubles
 
 
-class _SeedField(serializers.IntegerField):
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 @extend_schema_field(OpenApiTypes.DATETIME)
-class TimestampField(serializers.CharField):
+class TimestampField(StrictCharField):
     """An RFC 3339 date-time, kept as the exact string given (it is hashed into the root)."""
 
     def __init__(self, **kwargs):
-        super().__init__(max_length=40, trim_whitespace=False, **kwargs)
+        super().__init__(max_length=40, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -44,9 +44,9 @@ class TimestampField(serializers.CharField):
 class PlanInputSerializer(StrictSerializer):
     # Any JSON here: the plan validator names the bad step and field (the schema types it per skill).
     plan = serializers.JSONField(help_text="Ordered steps: {skill, params, replay?, retry?, on_error?, fallback?}.")
-    seed = _SeedField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
+    seed = StrictIntegerField(required=False, default=0, min_value=-MAX_SAFE_INT, max_value=MAX_SAFE_INT)
     timestamp = TimestampField(required=False, help_text="Frozen timestamp (RFC 3339); default: now (UTC).")
-    budget_cents = serializers.IntegerField(
+    budget_cents = StrictIntegerField(
         required=False, min_value=0, max_value=DB_INT_MAX, help_text="Default: the tenant's budget."
     )
     allow_unknown_skills = False  # simulate reports unknown skills as unavailable; runs refuse them
@@ -70,20 +70,20 @@ class PlanInputSerializer(StrictSerializer):
 
 
 class SimulateInputSerializer(PlanInputSerializer):
-    save_trace = serializers.BooleanField(required=False, default=False)
+    save_trace = StrictBooleanField(required=False, default=False)
     allow_unknown_skills = True
 
 
 class RunInputSerializer(PlanInputSerializer):
     input = serializers.JSONField(required=False, default=None, allow_null=True)
-    agent_id = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
+    agent_id = StrictCharField(required=False, default="", allow_blank=True, max_length=200)
     metadata = serializers.DictField(required=False, default=dict)
-    wait = serializers.BooleanField(required=False, default=False)
+    wait = StrictBooleanField(required=False, default=False)
 
 
 class ReplayInputSerializer(StrictSerializer):
     mode = serializers.ChoiceField(choices=["recorded", "live"], required=False, default="recorded")
-    dry_run = serializers.BooleanField(required=False, default=False)
+    dry_run = StrictBooleanField(required=False, default=False)
 
 
 # --- output (explicit fields; also what /api/docs/ shows) -------------------------------------

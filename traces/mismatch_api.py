@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
-from aosproject.filters import BooleanFilter, DateTimeFilter
+from aosproject.filters import BooleanFilter, ChoiceFilter, DateTimeFilter
 from aosproject.jsonguard import JsonRefused, guarded_loads
 from runtime.idempotency import idempotent
 from traces.api import TraceCursorPagination
@@ -53,8 +53,8 @@ def _trace_or_404(request, trace_id: str) -> Trace:
 
 class MismatchFilter(django_filters.FilterSet):
     resolved = BooleanFilter()
-    reason = django_filters.ChoiceFilter(choices=MismatchReason.choices)
-    notification_state = django_filters.ChoiceFilter(choices=NotificationState.choices)
+    reason = ChoiceFilter(choices=MismatchReason.choices)
+    notification_state = ChoiceFilter(choices=NotificationState.choices)
     notified = BooleanFilter(method="filter_notified")
     created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")

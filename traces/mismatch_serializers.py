@@ -6,34 +6,42 @@ import re
 
 from rest_framework import serializers
 
-from aosproject.api import DB_INT_MAX, BlankAsNullURLField, StrictSerializer
+from aosproject.api import (
+    DB_INT_MAX,
+    BlankAsNullURLField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictSerializer,
+)
 from traces.models import Mismatch, MismatchReason
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _hash_field() -> serializers.CharField:
-    return serializers.RegexField(
+    return StrictRegexField(
         HASH_RE, required=False, allow_blank=True, default="", error_messages={"invalid": "Expected 64 hex chars."}
     )
 
 
 class MismatchReportInput(StrictSerializer):
-    step_index = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX)
+    step_index = StrictIntegerField(min_value=0, max_value=DB_INT_MAX)
     reason = serializers.ChoiceField(choices=MismatchReason.choices)
-    skill_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    skill_id = StrictCharField(required=False, allow_blank=True, default="", max_length=100)
     expected_hash = _hash_field()
     actual_hash = _hash_field()
     details = serializers.DictField(required=False, default=dict)
 
 
 class MismatchResolveInput(StrictSerializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    note = StrictCharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
 class BulkReportInput(StrictSerializer):
     mismatch_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=200)
-    github_issue = serializers.BooleanField(required=False, default=True)
+    github_issue = StrictBooleanField(required=False, default=True)
 
 
 class BulkReportOutput(serializers.Serializer):

@@ -8,25 +8,25 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aosproject.api import DB_INT_MAX, MoneyField, StrictSerializer
+from aosproject.api import (
+    DB_INT_MAX,
+    MoneyField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictSerializer,
+)
 from aosproject.errors import ApiError
 from traces.models import ReplayBehaviour, StepStatus, Trace, TraceStatus, TraceStep
 
 TRACE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: "42", 42.0 and true are refused (they would hash differently)."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 def _text(**kwargs: Any) -> serializers.CharField:
     # Hashed strings are taken byte for byte: DRF would otherwise strip their whitespace.
-    return serializers.CharField(trim_whitespace=False, **kwargs)
+    return StrictCharField(**kwargs)
 
 
 class IngestStepSerializer(StrictSerializer):
@@ -41,8 +41,8 @@ class IngestStepSerializer(StrictSerializer):
     input_hash = _text(max_length=64)
     output_hash = _text(max_length=64)
     step_hash = _text(max_length=64)
-    cost_cents = serializers.FloatField(min_value=0, required=False, default=0)
-    duration_ms = serializers.FloatField(min_value=0, required=False, default=0)
+    cost_cents = StrictFloatField(min_value=0, required=False, default=0)
+    duration_ms = StrictFloatField(min_value=0, required=False, default=0)
     retry_count = StrictIntegerField(min_value=0, max_value=DB_INT_MAX, required=False, default=0)
     idempotency_key = _text(max_length=200, required=False, allow_blank=True, default="")
     replay = serializers.ChoiceField(choices=ReplayBehaviour.choices, required=False, allow_blank=True, default="")
@@ -51,7 +51,7 @@ class IngestStepSerializer(StrictSerializer):
 class TraceIngestSerializer(StrictSerializer):
     """`POST /api/v1/traces`: the SDK's `Trace.to_dict()` (PRODUCT.md §3 field names)."""
 
-    trace_id = serializers.RegexField(
+    trace_id = StrictRegexField(
         TRACE_ID_PATTERN,
         required=False,
         help_text="Generated (tr_<uuid>) when absent. Letters, digits, . _ : - ; at most 64.",
@@ -68,7 +68,7 @@ class TraceIngestSerializer(StrictSerializer):
     )
     root_hash = _text(max_length=64)
     steps = serializers.ListField(child=IngestStepSerializer(), allow_empty=True)
-    overwrite = serializers.BooleanField(required=False, default=False)
+    overwrite = StrictBooleanField(required=False, default=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # Checked before the per-step validation, which would otherwise run over a huge list first.

@@ -19,8 +19,12 @@ class JsonTransform(Skill):
         "type": "object",
         "properties": {
             "payload": {"description": "Any JSON value to transform."},
-            "query": {"type": "string", "minLength": 1},
-            "mapping": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+            # `format: jmespath` is an annotation (validators ignore it); check_params compiles them.
+            "query": {"type": "string", "minLength": 1, "format": "jmespath"},
+            "mapping": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "minLength": 1, "format": "jmespath"},
+            },
             "defaults": {"type": "object"},
         },
         "required": ["payload"],
