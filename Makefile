@@ -38,11 +38,12 @@ seed: migrate
 	AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(AOS_BASE_URL) $(if $(filter 1,$(NEW_KEY)),--new-key)
 
 # The port is checked before anything is migrated or seeded: a second `make run` changes nothing.
+# The banner (it holds the key, hence umask 077) is printed by serve_demo once the port is bound.
 run: install-run
 	@$(BIN)/python manage.py check_port $(HOST):$(PORT)
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
-	@AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(AOS_BASE_URL) $(if $(filter 1,$(NEW_KEY)),--new-key)
-	@AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@umask 077 && AOS_BASE_URL=$(AOS_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(AOS_BASE_URL) $(if $(filter 1,$(NEW_KEY)),--new-key) > $(VENV)/demo-banner.txt
+	@AOS_BASE_URL=$(AOS_BASE_URL) DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py serve_demo --skip-checks --banner-file $(VENV)/demo-banner.txt $(HOST):$(PORT)
 
 # The three demos (examples/) against loopback stand-ins and a server started like `make run`.
 demos: install
