@@ -78,3 +78,27 @@ def test_it_points_links_at_the_port_being_served_unless_aos_base_url_is_set(tmp
     public = make("-n", "run", "PORT=8765", "NEW_KEY=1", env=clean_env(tmp_path, AOS_BASE_URL="https://aos.example"))
     seed = next(line for line in public.stdout.splitlines() if "seed_demo" in line)
     assert "AOS_BASE_URL=https://aos.example " in seed and "--new-key" in seed
+
+
+def test_it_prints_the_banner_last_once_the_server_listens(tmp_path):
+    banner = tmp_path / "banner.txt"
+    banner.write_text("+--+\n| Demo ready: |\n+--+\n")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = [sys.executable, "manage.py", "serve_demo", "--noreload", "--skip-checks", "--banner-file", str(banner)]
+    env = clean_env(tmp_path, DJANGO_RUNSERVER_HIDE_WARNING="true", PYTHONUNBUFFERED="1")
+    server = subprocess.Popen([*argv, f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while "| Demo ready: |" not in lines[-1:]:
+            line = server.stdout.readline()
+            assert line, "".join(lines)  # the server ended before printing the banner
+            lines.append(line.rstrip("\n"))
+        starting = next(i for i, line in enumerate(lines) if line.startswith("Starting development server at"))
+        assert starting < len(lines) - 1  # after the bind, so no server line buries it
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # listening
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
