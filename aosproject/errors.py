@@ -89,6 +89,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("payload_too_large", "Request body is too large."), status=413)
     if isinstance(exc, SuspiciousOperation):
         return Response(error_body("validation_error", "Bad request."), status=400)
+    if isinstance(exc, RecursionError):
+        # Safety net: the JSON guard bounds body nesting, but a value can still nest in its own syntax
+        # (a JMESPath expression of 500 parentheses) and a recursive parser then runs out of stack.
+        logger.warning("RecursionError on %s", context.get("request").path if context.get("request") else "?")
+        message = "A value in the request is nested too deeply to be processed (e.g. an expression's parentheses)."
+        return Response(error_body("validation_error", message), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):

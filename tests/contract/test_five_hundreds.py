@@ -13,6 +13,7 @@ import pytest
 
 from tests.runtime.helpers import RUNS, SIMULATE, TS, transform
 from tests.traces.tracebuild import build, store
+from traces.models import Trace
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +149,16 @@ def test_it_still_follows_real_cursors(api_a, tenant_a):
 def test_it_runs_with_a_plain_valid_body(api_a_dev):
     response = api_a_dev.post(RUNS, {"plan": plan_with({"x": 1}), "timestamp": TS, "wait": True}, format="json")
     assert response.status_code == 201, response.content
+
+
+# --- 8: expressions nested in their own syntax -------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", [SIMULATE, RUNS])
+@pytest.mark.parametrize("where", ["query", "reference"])
+def test_it_answers_400_for_a_jmespath_expression_with_500_nested_parentheses(api_a_dev, endpoint, where):
+    expr = "(" * 500 + "input" + ")" * 500
+    step = transform({"a": 1}, query=expr) if where == "query" else transform("{{ " + expr + " }}", query="@")
+    body = {"plan": [step], "wait": True} if endpoint == RUNS else {"plan": [step]}
+    assert_envelope(api_a_dev.post(endpoint, body, format="json"), 400, "validation_error")
+    assert not Trace.objects.exists()
