@@ -63,6 +63,9 @@ class Tenant(models.Model):
     budget_cents = models.PositiveIntegerField(default=1000)
     allowed_skills = models.JSONField(default=list, blank=True, help_text="Skill ids; empty = all skills.")
     github_repo = models.CharField(max_length=200, blank=True, validators=[repo_validator])
+    max_concurrent = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Runs in flight at once; empty = AOS_MAX_CONCURRENT_RUNS."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

@@ -22,11 +22,14 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """An API error with an explicit envelope code, status and optional extra fields."""
 
-    def __init__(self, code: str, message: str, status_code: int = 400, **extra: Any) -> None:
+    def __init__(
+        self, code: str, message: str, status_code: int = 400, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail=message, code=code)
         self.status_code = status_code
         self.error_code = code
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After on a 429 or 503
         self.extra = extra
 
 
@@ -101,7 +104,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, exc.message, **exc.extra), status=exc.status_code)
+        body = error_body(exc.error_code, exc.message, **exc.extra)
+        return Response(body, status=exc.status_code, headers=exc.headers)
 
     from rest_framework.views import exception_handler as drf_exception_handler  # avoids an import cycle
 

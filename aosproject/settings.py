@@ -178,6 +178,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker that is down must not hold a web thread: fail fast (POST /runs answers 503).
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE: dict = {}
 # Safety net for mismatch notifications whose retries were lost (worker restart, broker outage).
 CELERY_BEAT_SCHEDULE["mismatch-notify-sweep"] = {"task": "traces.mismatch_notify_sweep", "schedule": 300.0}
@@ -193,6 +197,12 @@ CELERY_BEAT_SCHEDULE["webhook-deliveries-purge-daily"] = {
 }
 # Expired Idempotency-Key records are ignored already; this only keeps the table small.
 CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {"task": "runtime.idempotency_purge", "schedule": 3600.0}
+# Ends runs stuck past their deadline (ERR_ABANDONED) and re-sends queued runs (same as `manage.py reap_runs`).
+CELERY_BEAT_SCHEDULE["reap-runs"] = {
+    "task": "runtime.reap_runs",
+    "schedule": env_float("AOS_REAP_INTERVAL_SECONDS", 60.0),
+    "options": {"expires": 50},
+}
 # Worker heartbeat (alerts.worker_heartbeat) behind aos_worker_heartbeat_timestamp_seconds / AOSWorkerUnhealthy.
 # `expires` drops heartbeats queued while no worker consumed, so a returning worker skips the backlog.
 CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
@@ -311,6 +321,22 @@ AOS_MAX_PLAN_STEPS = env_int("AOS_MAX_PLAN_STEPS", 200)
 AOS_MAX_TRACE_STEPS = env_int("AOS_MAX_TRACE_STEPS", 10000)
 AOS_DEFAULT_BUDGET_CENTS = env_int("AOS_DEFAULT_BUDGET_CENTS", 1000)
 HTTP_CALL_ALLOWED_HOSTS = env_list("HTTP_CALL_ALLOWED_HOSTS")
+# Execution limits (PRODUCT.md §14; README "Execution limits"), one policy for runs, replays, simulate.
+AOS_RUN_DEADLINE_SECONDS = env_float("AOS_RUN_DEADLINE_SECONDS", 300.0)
+# `wait: true` answers 202 with the run's URL after this long; below gunicorn's timeout (deploy/gunicorn.conf.py).
+AOS_RUN_WAIT_SECONDS = env_float("AOS_RUN_WAIT_SECONDS", 20.0)
+# Web threads per process that may wait on a run at once; past it `wait: true` answers 202 at once.
+AOS_RUN_WAIT_SLOTS = env_int("AOS_RUN_WAIT_SLOTS", 4)
+# A run still queued/running this long after its deadline is ended ERR_ABANDONED by the reaper.
+AOS_RUN_REAP_GRACE_SECONDS = env_float("AOS_RUN_REAP_GRACE_SECONDS", 60.0)
+# A run still queued this long after it was accepted is sent to the broker again by the reaper.
+AOS_RUN_REDISPATCH_SECONDS = env_float("AOS_RUN_REDISPATCH_SECONDS", 60.0)
+AOS_MAX_CONCURRENT_RUNS = env_int("AOS_MAX_CONCURRENT_RUNS", 5)
+AOS_CONCURRENCY_RETRY_AFTER_SECONDS = env_int("AOS_CONCURRENCY_RETRY_AFTER_SECONDS", 2)
+AOS_MAX_STEP_OUTPUT_BYTES = env_int("AOS_MAX_STEP_OUTPUT_BYTES", 1024 * 1024)
+AOS_MAX_PARAMS_BYTES = env_int("AOS_MAX_PARAMS_BYTES", 2 * 1024 * 1024)
+AOS_MAX_EXPRESSION_CHARS = env_int("AOS_MAX_EXPRESSION_CHARS", 1024)
+AOS_MAX_EXPRESSION_DEPTH = env_int("AOS_MAX_EXPRESSION_DEPTH", 32)
 IDEMPOTENCY_TTL_SECONDS = env_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 # An in-flight claim older than this is treated as abandoned (the worker died mid-request).
 IDEMPOTENCY_LOCK_SECONDS = env_int("IDEMPOTENCY_LOCK_SECONDS", 300)

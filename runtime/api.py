@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -13,10 +15,10 @@ from aosproject.errors import ApiError
 from runtime import serializers as s
 from runtime import services
 from runtime.filters import RunFilter
-from runtime.idempotency import idempotent
+from runtime.idempotency import idempotency_started, idempotent
 from runtime.skills import REGISTRY, skill_ids
 from traces.api import TraceCursorPagination
-from traces.models import Trace, TraceSource
+from traces.models import Trace, TraceSource, TraceStatus
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Repeat-safe creation (24 h)."
@@ -64,15 +66,21 @@ class RunListCreateView(generics.ListAPIView):
         request=s.RunInputSerializer,
         responses={201: s.RunDetailSerializer, 202: s.RunQueuedSerializer},
         parameters=[IDEMPOTENCY_HEADER],
-        summary="Run a plan (Celery task); `wait: true` returns the finished run.",
+        summary="Run a plan (Celery task); `wait: true` returns the finished run, or 202 after AOS_RUN_WAIT_SECONDS.",
     )
     @idempotent
     def post(self, request):
         data = _valid(s.RunInputSerializer, request)
         wait = data.pop("wait")
         run_input = data.pop("input")
-        trace = services.run_start(tenant=request.auth.tenant, wait=wait, run_input=run_input, **data)
-        if wait:
+        trace = services.run_start(
+            tenant=request.auth.tenant,
+            wait=wait,
+            run_input=run_input,
+            on_created=lambda created: idempotency_started(request, run_id=created.run_id),
+            **data,
+        )
+        if wait and trace.status in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
             trace = services.run_get(tenant=request.auth.tenant, run_id=trace.run_id)
             return Response(s.RunDetailSerializer(trace).data, status=status.HTTP_201_CREATED)
         url = reverse("runtime-run-detail", kwargs={"run_id": trace.run_id})
@@ -99,7 +107,10 @@ class ReplayView(APIView):
     @idempotent
     def post(self, request, run_id: str):
         data = _valid(s.ReplayInputSerializer, request)
-        result = services.run_replay(tenant=request.auth.tenant, run_id=run_id, **data)
+        started = functools.partial(idempotency_started, request)
+        result = services.run_replay(
+            tenant=request.auth.tenant, run_id=run_id, on_started=lambda replay_id: started(run_id=replay_id), **data
+        )
         return Response(result, status=status.HTTP_200_OK)
 
 

@@ -3,7 +3,9 @@
 `execute` runs a validated plan step by step: references resolved, params re-validated, budget
 checked before each call, step retry policy, fallback skill, `on_error`, and the §3 hash chain.
 In a replay it serves `skip` steps from the recorded trace instead of calling the skill.
-`compare` finds the first divergence between a recorded run and its replay.
+Every call runs under the execution policy's limits (runtime.policy): a deadline that no step,
+retry or backoff passes (ERR_DEADLINE_EXCEEDED) and the caps of runtime.caps on resolved params,
+expressions and outputs. `runtime.comparison.compare` finds the first divergence of a replay.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from aos_sdk import hashing
+from runtime.caps import (
+    ERR_EXPRESSION_TOO_COMPLEX,
+    ERR_PARAMS_TOO_LARGE,
+    CapExceeded,
+    Caps,
+    ExpressionTooComplex,
+    expression_compile,
+    json_size,
+)
 from runtime.plans import has_reference, resolve, runtime_params_problem
-from runtime.skills import REGISTRY, ExecContext, SkillError
-from traces.diff import structural_diff
+from runtime.skills import REGISTRY, ExecContext, Skill, SkillError
 from vault.references import NoSecrets, SecretError, has_secret_reference
 
 ERR_BUDGET_EXCEEDED = "ERR_BUDGET_EXCEEDED"
@@ -27,6 +37,7 @@ ERR_SKILL_UNAVAILABLE = "ERR_SKILL_UNAVAILABLE"
 ERR_INVALID_PARAMS = "ERR_INVALID_PARAMS"
 ERR_REFERENCE = "ERR_REFERENCE"
 ERR_INTERNAL = "ERR_INTERNAL"
+ERR_DEADLINE_EXCEEDED = "ERR_DEADLINE_EXCEEDED"
 
 
 @dataclass
@@ -113,6 +124,36 @@ def _finish(run: StepRun) -> StepRun:
     return run
 
 
+def _resolved(raw_params: Any, context: dict[str, Any], caps: Caps) -> Any:
+    """The step's params with `{{ }}` references substituted (raises CapExceeded, JMESPathError).
+
+    One place, so later substitutions (e.g. secrets, resolved only when the skill runs) slot in here.
+    """
+    params = resolve(raw_params, context, caps=caps)
+    json_size(params, limit=caps.max_params_bytes)
+    return params
+
+
+def _limits_problem(skill: Skill, params: Any, caps: Caps) -> tuple[str, str] | None:
+    """(code, message) when an expression that arrived through data is unusable."""
+    if not isinstance(params, dict):
+        return None
+    for name, expr in skill.expressions(params).items():
+        if not isinstance(expr, str):
+            continue
+        try:
+            expression_compile(expr, caps)
+        except ExpressionTooComplex as exc:
+            return ERR_EXPRESSION_TOO_COMPLEX, f"params.{name}: {exc.message}"
+        except JMESPathError as exc:
+            return ERR_INVALID_PARAMS, f"params.{name}: Invalid JMESPath expression: {exc}"
+    return None
+
+
+def _past(deadline: float | None, clock: Callable[[], float], *, after: float = 0.0) -> bool:
+    return deadline is not None and clock() + after >= deadline
+
+
 def _call(
     call: dict[str, Any],
     *,
@@ -122,6 +163,7 @@ def _call(
     retry: dict[str, Any],
     budget_left: float | None,
     sleep: Callable[[float], None],
+    clock: Callable[[], float],
     prevalidated: bool,
     secrets: Any,
 ) -> StepRun:
@@ -131,7 +173,12 @@ def _call(
     raw_params = call.get("params", {})
     run = StepRun(index, skill_id, skill.version if skill else "", raw_params, None, "failed", "", "", "")
     try:
-        run.params = resolve(raw_params, context)
+        run.params = _resolved(raw_params, context, ctx.caps)
+    except CapExceeded as exc:
+        code = ERR_PARAMS_TOO_LARGE if exc.code != ERR_EXPRESSION_TOO_COMPLEX else exc.code
+        run.input_hash = hashing.input_hash(raw_params)
+        run.error_code, run.error_message = code, f"Resolving params: {exc.message}"
+        return run
     except JMESPathError as exc:
         run.input_hash = hashing.input_hash(raw_params)
         run.error_code, run.error_message = ERR_REFERENCE, str(exc)
@@ -141,7 +188,12 @@ def _call(
         run.error_code, run.error_message = ERR_SKILL_UNAVAILABLE, f"Unknown skill {skill_id!r}."
         return run
     # Literal params were validated with the plan; only resolved references need a second look.
-    problem = runtime_params_problem(skill, run.params) if not prevalidated or has_reference(raw_params) else None
+    recheck = not prevalidated or has_reference(raw_params)
+    limited = _limits_problem(skill, run.params, ctx.caps) if recheck else None
+    if limited:
+        run.error_code, run.error_message = limited
+        return run
+    problem = runtime_params_problem(skill, run.params) if recheck else None
     if problem:
         run.error_code, run.error_message = ERR_INVALID_PARAMS, problem
         return run
@@ -154,7 +206,7 @@ def _call(
     call_params = run.params
     if has_secret_reference(raw_params):
         try:
-            call_params = resolve(raw_params, context, secret=secrets.value)
+            call_params = resolve(raw_params, context, secret=secrets.value, caps=ctx.caps)
         except SecretError as exc:
             run.error_code, run.error_message = exc.code, exc.message
             return run
@@ -163,13 +215,22 @@ def _call(
     for attempt in range(attempts):
         try:
             result = skill.execute(call_params, ctx)
+            json_size(result.output, limit=ctx.caps.max_output_bytes)
         except SkillError as exc:
             run.retry_count += exc.retries + (1 if attempt else 0)
             run.output, run.error_code, run.error_message = exc.output, exc.code, exc.message
             if not exc.retryable or attempt + 1 >= attempts:
                 return run
-            sleep(backoff_ms * (2**attempt) / 1000.0)
+            pause = backoff_ms * (2**attempt) / 1000.0
+            if _past(ctx.deadline, clock, after=pause):  # never sleep past the run's deadline
+                run.error_message = f"Retry in {pause:g}s would pass the run's deadline; last error: {exc.message}"
+                run.error_code = ERR_DEADLINE_EXCEEDED
+                return run
+            sleep(pause)
             continue
+        except CapExceeded as exc:  # the output of a skill that does not bound it while building
+            run.output, run.error_code, run.error_message = None, exc.code, f"Step output: {exc.message}"
+            return run
         except Exception as exc:  # a bug in a skill must not lose the run's trace
             run.output, run.error_code, run.error_message = None, ERR_INTERNAL, f"{type(exc).__name__}: {exc}"
             return run
@@ -188,16 +249,32 @@ def _mask(run: StepRun, secrets: Any) -> StepRun:
     return run
 
 
+def _deadline_step(step: dict[str, Any], index: int) -> StepRun:
+    """The step that did not start because the run's deadline had passed."""
+    skill = REGISTRY.get(step.get("skill", ""))
+    raw_params = step.get("params", {})
+    run = StepRun(index, step.get("skill", ""), skill.version if skill else "", raw_params, None, "failed", "", "", "")
+    run.input_hash = hashing.input_hash(raw_params)
+    run.error_code, run.error_message = ERR_DEADLINE_EXCEEDED, "The run's deadline passed before this step started."
+    return run
+
+
 def _serve(
-    recorded: RecordedStep, index: int, context: dict[str, Any], raw_params: Any, *, redacted: bool = False
+    recorded: RecordedStep,
+    index: int,
+    context: dict[str, Any],
+    raw_params: Any,
+    caps: Caps,
+    *,
+    redacted: bool = False,
 ) -> StepRun:
     """A `skip` step in a replay: the recorded output, with the replay's own resolved input hash.
 
     `redacted`: the recording was redacted at ingest, so its hashes (of the original content) are kept.
     """
     try:
-        params = resolve(raw_params, context)
-    except JMESPathError:
+        params = _resolved(raw_params, context, caps)
+    except (JMESPathError, CapExceeded):
         params = raw_params
     run = StepRun(
         index=index,
@@ -229,14 +306,20 @@ def execute(
     sleep: Callable[[float], None] = time.sleep,
     prevalidated: bool = True,
     secrets: Any = None,
+    deadline: float | None = None,
+    caps: Caps | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Execution:
     """Runs a plan and returns every step with its hashes and the root hash.
 
     `prevalidated`: the plan passed `plan_validate` (runs do); otherwise every step's params are
     checked against the skill's schema before the call. `secrets` (vault.resolver.RunSecrets) gives
     `{{ secrets.NAME }}` values to the skill and masks them in everything the execution returns.
+    `deadline` (on `clock`, monotonic) ends the run failed with ERR_DEADLINE_EXCEEDED at the first
+    step that would start after it.
     """
     secrets = secrets if secrets is not None else NoSecrets()
+    caps = caps or Caps()
     execution = Execution(plan_hash=hashing.plan_hash(plan), seed=seed, timestamp=timestamp)
     root = hashing.root_zero(plan_hash=execution.plan_hash, seed=seed, timestamp=timestamp)
     context: dict[str, Any] = {"input": run_input, "steps": []}
@@ -248,9 +331,13 @@ def execute(
             if index >= len(replay.recorded):
                 break  # nothing recorded to serve, and a skipped step is never executed
             raw_params = step.get("params", {})
-            run = _serve(replay.recorded[index], index, context, raw_params, redacted=behaviour == "redacted")
+            redacted = behaviour == "redacted"
+            run = _serve(replay.recorded[index], index, context, raw_params, caps, redacted=redacted)
+        elif _past(deadline, clock):
+            run = _finish(_deadline_step(step, index))
+            run.replay_behaviour = behaviour or step_behaviour(step, mode="recorded")
         else:
-            ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index)
+            ctx = ExecContext(seed=seed, timestamp=timestamp, step_index=index, deadline=deadline, caps=caps)
             left = None if budget_cents is None else budget_cents - spent
             call = functools.partial(
                 _call,
@@ -259,11 +346,13 @@ def execute(
                 ctx=ctx,
                 budget_left=left,
                 sleep=sleep,
+                clock=clock,
                 prevalidated=prevalidated,
                 secrets=secrets,
             )
             run = call(step, retry=step.get("retry") or {})
-            if run.status == "failed" and step.get("fallback") and run.error_code != ERR_BUDGET_EXCEEDED:
+            no_fallback = (ERR_BUDGET_EXCEEDED, ERR_DEADLINE_EXCEEDED)
+            if run.status == "failed" and step.get("fallback") and run.error_code not in no_fallback:
                 primary = run
                 run = call(step["fallback"], retry={})
                 run.retry_count += primary.retry_count
@@ -277,58 +366,11 @@ def execute(
         execution.steps.append(run)
         root = hashing.root_next(root, run.step_hash)
         context["steps"].append({"output": run.output, "status": run.status})
-        if run.status == "failed" and step.get("on_error", "abort") == "abort":
+        deadline_hit = run.error_code == ERR_DEADLINE_EXCEEDED  # the deadline ends the run, `continue` or not
+        if run.status == "failed" and (deadline_hit or step.get("on_error", "abort") == "abort"):
             execution.status = "failed"
             execution.error_code = run.error_code
             execution.error_message = f"step {index} ({run.skill_id}): {run.error_message}"
             break
     execution.root_hash = root
     return execution
-
-
-# --- replay comparison ---------------------------------------------------------------------
-
-
-def _divergence(index: int, reason: str, expected_hash: str, actual_hash: str, expected: Any, actual: Any):
-    return {
-        "step_index": index,
-        "reason": reason,
-        "expected_hash": expected_hash,
-        "actual_hash": actual_hash,
-        "expected": expected,
-        "actual": actual,
-        "diff": structural_diff(expected, actual),
-    }
-
-
-def compare(
-    recorded: list[RecordedStep],
-    replayed: list[StepRun],
-    behaviours: list[str],
-    *,
-    recorded_root: str,
-    replay_root: str,
-) -> dict[str, Any] | None:
-    """The first divergence: per step skill, input hash, status, then output hash (check steps;
-    for skip steps the recorded output is checked against its stored hash)."""
-    for exp, act in zip(recorded, replayed, strict=False):
-        i = exp.index
-        if exp.skill_id != act.skill_id:
-            return _divergence(i, "skill_mismatch", exp.step_hash, act.step_hash, exp.skill_id, act.skill_id)
-        if exp.input_hash != act.input_hash:
-            return _divergence(i, "input_mismatch", exp.input_hash, act.input_hash, exp.params, act.params)
-        if exp.status != act.status:
-            expected = {"status": exp.status, "error_code": exp.error_code}
-            actual = {"status": act.status, "error_code": act.error_code}
-            return _divergence(i, "status_mismatch", exp.step_hash, act.step_hash, expected, actual)
-        # The server recomputes hashes: a stored output edited after the fact no longer matches.
-        recorded_hash = hashing.output_hash(exp.output)
-        behaviour = behaviours[i] if i < len(behaviours) else "check"
-        if behaviour == "check" and recorded_hash != act.output_hash:
-            return _divergence(i, "output_mismatch", recorded_hash, act.output_hash, exp.output, act.output)
-        if behaviour == "skip" and recorded_hash != exp.output_hash:
-            return _divergence(i, "output_mismatch", exp.output_hash, recorded_hash, exp.output, act.output)
-    if len(recorded) != len(replayed):
-        index = min(len(recorded), len(replayed))
-        return _divergence(index, "step_count_mismatch", recorded_root, replay_root, len(recorded), len(replayed))
-    return None

@@ -16,9 +16,13 @@ IDEMPOTENCY_TTL_SECONDS; repeat with the same payload → stored response with
 repeat while the first is in flight → 409 `idempotency_in_progress`.
 
 Chosen: 4xx and 5xx results and exceptions are NOT stored; the claim is released so the client
-can retry (or correct the payload) under the same key. A 4xx means nothing was created, so
-re-executing it is harmless. An in-flight claim older than IDEMPOTENCY_LOCK_SECONDS is treated
-as abandoned (a worker died mid-request) and can be retaken.
+can retry (or correct the payload) under the same key -- unless execution may have begun. The
+view reports the run it started (`idempotency_started`) before anything executes; from then on
+the claim is never released, whatever happens to the request (an exception, gunicorn's
+SystemExit on a worker timeout), and a repeat is answered from that run: 409 with its URL while
+it is in flight, its outcome once it finished. A claim that started nothing is treated as
+abandoned (the worker died mid-request) after max(IDEMPOTENCY_LOCK_SECONDS, run deadline +
+grace), the longest a run can be in flight, and can then be retaken.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from aosproject.errors import ApiError
 from aosproject.log_throttle import LogThrottle
 from aosproject.metrics import IDEMPOTENCY
 from runtime.models import IdempotencyRecord
+from runtime.policy import run_lease_seconds
 
 logger = logging.getLogger(__name__)
 # Redis down: one warning a minute, not one per request (the rate limiter does the same).
@@ -105,12 +110,17 @@ def _cache_key(tenant_id: int, key: str) -> str:
     return cache.make_key(f"idem:{tenant_id}:{hashlib.sha256(key.encode()).hexdigest()}")
 
 
+def lock_seconds() -> int:
+    """How long an in-flight claim lasts: at least as long as the run it may start can."""
+    return max(settings.IDEMPOTENCY_LOCK_SECONDS, run_lease_seconds())
+
+
 def _is_live(record: IdempotencyRecord, now) -> bool:
     if record.expires_at <= now:
         return False
-    if record.state == IdempotencyRecord.State.IN_PROGRESS:
-        return record.created_at > now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
-    return True
+    if record.state == IdempotencyRecord.State.IN_PROGRESS and not record.run_id:
+        return record.created_at > now - timedelta(seconds=lock_seconds())
+    return True  # completed, or started a run: never retaken before the TTL
 
 
 def _db_claim(*, tenant, key: str, request_hash: str, method: str, path: str) -> tuple[bool, IdempotencyRecord | None]:
@@ -152,12 +162,37 @@ def _reused() -> ApiError:
     )
 
 
+def _answer_from_run(record: IdempotencyRecord) -> Response:
+    """A request that started a run but stored no response: the run is the outcome."""
+    from django.urls import reverse
+
+    from runtime.serializers import RunDetailSerializer
+    from traces.models import Trace, TraceStatus
+
+    url = reverse("runtime-run-detail", kwargs={"run_id": record.run_id})
+    trace = Trace.objects.filter(tenant=record.tenant_id, run_id=record.run_id).first()
+    if trace is None or trace.status not in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
+        IDEMPOTENCY.labels(result="in_progress").inc()
+        raise ApiError(
+            "idempotency_in_progress",
+            f"The request with this Idempotency-Key started run {record.run_id}, which has not finished; "
+            "follow its URL.",
+            409,
+            run_id=record.run_id,
+            url=url,
+        )
+    IDEMPOTENCY.labels(result="replayed").inc()
+    return Response(RunDetailSerializer(trace).data, status=200, headers={REPLAYED_HEADER: "true", "Location": url})
+
+
 def _answer_existing(record: IdempotencyRecord | None, request_hash: str) -> Response:
     if record is None:  # lost a race with a release; the caller can simply retry
         raise _in_progress()
     if record.request_hash != request_hash:
         raise _reused()
     if record.state != IdempotencyRecord.State.COMPLETED:
+        if record.run_id:
+            return _answer_from_run(record)
         raise _in_progress()
     IDEMPOTENCY.labels(result="replayed").inc()
     return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
@@ -186,7 +221,7 @@ class _Claim:
         self.store = self._guard(_ClaimStore)
         if self.store is None:
             return None
-        ttl = settings.IDEMPOTENCY_LOCK_SECONDS
+        ttl = lock_seconds()
         for _ in range(3):  # the holder's value can expire between our SET NX and GET
             if self._guard(lambda: self.store.add(self.cache_key, self.value, ttl), default=True):
                 self.held = self.store is not None
@@ -239,6 +274,9 @@ def idempotent(view_method):
             if held_hash != request_hash:
                 raise _reused()
             if state == IN_FLIGHT:
+                record = IdempotencyRecord.objects.filter(tenant=tenant, key=key).first()
+                if record is not None and record.run_id and record.request_hash == request_hash:
+                    return _answer_from_run(record)  # 409 with the run's URL, or its outcome
                 raise _in_progress()
             # DONE: the stored response is in the database.
 
@@ -251,13 +289,17 @@ def idempotent(view_method):
                 claim.complete(record.request_hash)  # re-warm the cache after a flush or restart
             return _answer_existing(record, request_hash)
 
+        request.aos_idempotency_record = record
         try:
             response = view_method(self, request, *args, **kwargs)
-        except BaseException:
-            _release(record, claim)
+        except BaseException as exc:
+            # Once execution may have begun, nothing (not even SystemExit) gives the key back.
+            if not record.run_id or getattr(exc, "nothing_started", False):
+                _release(record, claim)
             raise
         if response.status_code >= 400:
-            _release(record, claim)
+            if not record.run_id:
+                _release(record, claim)
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             state=IdempotencyRecord.State.COMPLETED,
@@ -270,6 +312,15 @@ def idempotent(view_method):
         return response
 
     return wrapper
+
+
+def idempotency_started(request, *, run_id: str) -> None:
+    """Called by a view before its run can execute: the key now belongs to that run for good."""
+    record = getattr(request, "aos_idempotency_record", None)
+    if record is None:
+        return
+    IdempotencyRecord.objects.filter(pk=record.pk).update(run_id=run_id)
+    record.run_id = run_id
 
 
 def _release(record: IdempotencyRecord, claim: _Claim) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import JMESPathError
 from jsonschema import Draft202012Validator
 
+from runtime.caps import Caps, expression_compile, expression_problem, expression_search
 from runtime.skills import REGISTRY, Skill
 from vault.references import name_problem, secret_name
 
@@ -41,9 +41,7 @@ class PlanInvalid(Exception):
 # --- references ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=2048)  # bounded: expressions come from callers
-def _compiled(expr: str):
-    return jmespath.compile(expr)
+DEFAULT_CAPS = Caps()
 
 
 def _text(value: Any) -> str:
@@ -52,31 +50,34 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _evaluate(expr: str, text: str, context: dict[str, Any], secret: Callable[[str], str] | None) -> Any:
+def _evaluate(expr: str, text: str, context: dict[str, Any], secret: Callable[[str], str] | None, caps: Caps) -> Any:
     name = secret_name(expr)
     if name is None:
-        return _compiled(expr).search(context)
+        return expression_search(expr, context, caps)
     # `{{ secrets.NAME }}` is never a JMESPath expression: kept as written unless `secret` supplies the value.
     return text if secret is None else secret(name)
 
 
-def resolve(value: Any, context: dict[str, Any], secret: Callable[[str], str] | None = None) -> Any:
+def resolve(
+    value: Any, context: dict[str, Any], secret: Callable[[str], str] | None = None, caps: Caps = DEFAULT_CAPS
+) -> Any:
     """Substitutes `{{ expr }}` in strings (whole string → typed value; inside text → its text).
 
     Secret references stay as written (what hashes cover) unless `secret(name)` is given: only the
     params handed to the skill are resolved with it, and only where the plan itself wrote them.
+    Evaluation is bounded by `caps` (raises runtime.caps.CapExceeded or JMESPathError).
     """
     if isinstance(value, str):
         whole = _WHOLE.match(value)
         if whole and "{{" not in whole.group(1):
-            return _evaluate(whole.group(1), value, context, secret)
+            return _evaluate(whole.group(1), value, context, secret, caps)
         if "{{" in value:
-            return _INLINE.sub(lambda m: _text(_evaluate(m.group(1), m.group(0), context, secret)), value)
+            return _INLINE.sub(lambda m: _text(_evaluate(m.group(1), m.group(0), context, secret, caps)), value)
         return value
     if isinstance(value, dict):
-        return {k: resolve(v, context, secret) for k, v in value.items()}
+        return {k: resolve(v, context, secret, caps) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, context, secret) for v in value]
+        return [resolve(v, context, secret, caps) for v in value]
     return value
 
 
@@ -106,15 +107,15 @@ def _leftmost_field(node: dict[str, Any]) -> str | None:
     return node.get("value") if node.get("type") == "field" else None
 
 
-def reference_problems(expr: str, step_index: int) -> str | None:
+def reference_problems(expr: str, step_index: int, caps: Caps = DEFAULT_CAPS) -> str | None:
     """Why `expr` cannot be evaluated for step `step_index`, or None."""
     name = secret_name(expr)
     if name is not None:
         return name_problem(name)
     try:
-        ast = _compiled(expr).parsed
+        ast = expression_compile(expr, caps).parsed
     except JMESPathError as exc:
-        return f"Invalid reference expression {expr!r}: {exc}"
+        return f"Invalid reference expression {expr[:80]!r}: {exc}"
     root = _leftmost_field(ast)
     if root is not None and root not in _ROOTS:
         return f"Reference {expr!r} must start with `input` or `steps` (or be `secrets.NAME`)."
@@ -202,7 +203,20 @@ def runtime_params_problem(skill: Skill, params: Any) -> str | None:
 # --- plans -------------------------------------------------------------------------------
 
 
-def _call_problems(call: Any, index: int, prefix: str, *, allow_unknown: bool) -> dict[str, list[str]]:
+def expression_problems(skill: Skill, params: dict[str, Any], prefix: str, caps: Caps) -> dict[str, list[str]]:
+    """Syntax and complexity problems of the JMESPath expressions a skill takes as params."""
+    problems: dict[str, list[str]] = {}
+    for name, expr in skill.expressions(params).items():
+        if isinstance(expr, str) and "{{" not in expr:
+            problem = expression_problem(expr, caps)
+            if problem:
+                problems[f"{prefix}.{name}"] = [problem]
+    return problems
+
+
+def _call_problems(
+    call: Any, index: int, prefix: str, *, allow_unknown: bool, caps: Caps = DEFAULT_CAPS
+) -> dict[str, list[str]]:
     """Checks a `{skill, params}` pair (a step or its fallback)."""
     problems: dict[str, list[str]] = {}
     skill_id = call.get("skill")
@@ -212,7 +226,7 @@ def _call_problems(call: Any, index: int, prefix: str, *, allow_unknown: bool) -
     if not isinstance(params, dict):
         return {f"{prefix}.params": ["params must be an object."]}
     for field, expr in _expressions(params, f"{prefix}.params"):
-        problem = reference_problems(expr, index)
+        problem = reference_problems(expr, index, caps)
         if problem:
             problems.setdefault(field, []).append(problem)
     skill = REGISTRY.get(skill_id)
@@ -222,6 +236,10 @@ def _call_problems(call: Any, index: int, prefix: str, *, allow_unknown: bool) -
                 f"Unknown skill {skill_id!r}; available: {', '.join(sorted(REGISTRY))}."
             )
         return problems
+    for field, messages in expression_problems(skill, params, f"{prefix}.params", caps).items():
+        problems.setdefault(field, []).extend(messages)
+    if any(f.startswith(f"{prefix}.params") for f in problems):
+        return problems  # an unusable expression is not evaluated again by the schema checks
     for field, messages in params_problems(skill, params, f"{prefix}.params").items():
         problems.setdefault(field, []).extend(messages)
     return problems
@@ -246,7 +264,7 @@ def _policy_problems(step: dict[str, Any], prefix: str) -> dict[str, list[str]]:
     return problems
 
 
-def plan_validate(plan: Any, *, max_steps: int, allow_unknown_skills: bool = False) -> None:
+def plan_validate(plan: Any, *, max_steps: int, allow_unknown_skills: bool = False, caps: Caps = DEFAULT_CAPS) -> None:
     """Raises PlanInvalid naming the step and field of every problem found."""
     if not isinstance(plan, list) or not plan:
         raise PlanInvalid({"plan": ["A plan is a non-empty list of steps."]})
@@ -260,13 +278,13 @@ def plan_validate(plan: Any, *, max_steps: int, allow_unknown_skills: bool = Fal
             continue
         for key in sorted(set(step) - STEP_KEYS):
             problems[f"{prefix}.{key}"] = ["Unknown field."]
-        problems.update(_call_problems(step, index, prefix, allow_unknown=allow_unknown_skills))
+        problems.update(_call_problems(step, index, prefix, allow_unknown=allow_unknown_skills, caps=caps))
         problems.update(_policy_problems(step, prefix))
         if "fallback" in step:
             fallback = step["fallback"]
             if not isinstance(fallback, dict) or set(fallback) - {"skill", "params"}:
                 problems[f"{prefix}.fallback"] = ["Must be an object with skill and params."]
             else:
-                problems.update(_call_problems(fallback, index, f"{prefix}.fallback", allow_unknown=False))
+                problems.update(_call_problems(fallback, index, f"{prefix}.fallback", allow_unknown=False, caps=caps))
     if problems:
         raise PlanInvalid(problems)

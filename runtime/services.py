@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Tenant
 from aos_sdk import hashing
@@ -14,7 +15,10 @@ from aos_sdk.trace import new_trace_id, utc_timestamp
 from aosproject.errors import ApiError, Conflict
 from aosproject.metrics import REPLAYS, RUN_COST_USD, RUNS, SIMULATE_DURATION, TRACES_STORED
 from runtime import engine
-from runtime.plans import PlanInvalid, plan_validate
+from runtime.admission import admission_acquire, admission_release, admission_renew, concurrency_limit
+from runtime.comparison import compare
+from runtime.lifecycle import run_dispatch, run_wait
+from runtime.policy import ExecutionPolicy, plan_admit, policy_for
 from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_steps
 from runtime.redacted_replay import redacted_step_indices
 from runtime.simulate import simulate
@@ -28,23 +32,6 @@ from vault.resolver import run_secrets
 logger = logging.getLogger(__name__)
 
 REPLAYABLE_SOURCES = (TraceSource.RUN, TraceSource.REPLAY, TraceSource.INGEST)
-
-
-def _invalid(exc: PlanInvalid) -> ApiError:
-    return ApiError("validation_error", exc.message, 400, fields=exc.fields)
-
-
-def _validated(plan: Any, *, allow_unknown_skills: bool = False) -> list[dict[str, Any]]:
-    try:
-        plan_validate(plan, max_steps=settings.AOS_MAX_PLAN_STEPS, allow_unknown_skills=allow_unknown_skills)
-    except PlanInvalid as exc:
-        raise _invalid(exc)
-    refuse_literal_credentials(plan=plan)  # credentials belong in the secret store (vault/)
-    return hashing.normalise_plan(plan)
-
-
-def _budget(tenant: Tenant, budget_cents: int | None) -> int:
-    return tenant.budget_cents if budget_cents is None else budget_cents
 
 
 # --- simulate ------------------------------------------------------------------------------
@@ -61,11 +48,12 @@ def plan_simulate(
 ) -> dict[str, Any]:
     """The §4 simulate result; with `save_trace` also a simulation trace (content-addressed id)."""
     with SIMULATE_DURATION.time():
-        plan = _validated(plan, allow_unknown_skills=True)
-        budget = _budget(tenant, budget_cents)
+        policy = policy_for(tenant=tenant, budget_cents=budget_cents)
+        # Same policy as a run; disallowed skills are reported as permission gaps, not refused.
+        plan = plan_admit(policy=policy, plan=plan, allow_unknown_skills=True, refuse_disallowed=False)
         result = simulate(
             plan,
-            budget_cents=budget,
+            budget_cents=policy.budget_cents,
             seed=seed,
             allowed_skills=tenant.allowed_skills,
             allowed_hosts=settings.HTTP_CALL_ALLOWED_HOSTS,
@@ -140,15 +128,6 @@ def _simulation_trace(*, tenant: Tenant, plan, result, seed: int, timestamp: str
 # --- runs --------------------------------------------------------------------------------
 
 
-def _check_allowed(tenant: Tenant, plan: list[dict[str, Any]]) -> None:
-    for index, step in enumerate(plan):
-        for prefix, call in ((f"plan[{index}]", step), (f"plan[{index}].fallback", step.get("fallback"))):
-            if call and not tenant.skill_allowed(call["skill"]):
-                message = f"Skill {call['skill']!r} is not allowed for tenant {tenant.slug}."
-                fields = {f"{prefix}.skill": [message]}
-                raise ApiError("permission_denied", f"{prefix}.skill: {message}", 403, fields=fields)
-
-
 def run_create(
     *,
     tenant: Tenant,
@@ -159,15 +138,16 @@ def run_create(
     budget_cents: int | None = None,
     agent_id: str = "",
     metadata: dict[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> Trace:
-    """Validates the plan and stores the run as a queued trace (executed by `run_execute`)."""
-    plan = _validated(plan)
-    _check_allowed(tenant, plan)
+    """Checks the plan against the policy and stores the run as a queued trace (see `run_execute`)."""
+    policy = policy_for(tenant=tenant, budget_cents=budget_cents)
+    plan = plan_admit(policy=policy, plan=plan)
     refuse_literal_credentials(plan=[], run_input=run_input)
     metadata, redactions = redact(metadata or {})  # audit data, never replayed: redacted like ingested traces
     return Trace.objects.create(
         trace_id=new_trace_id(),
-        run_id=new_run_id(),
+        run_id=run_id or new_run_id(),
         tenant=tenant,
         source=TraceSource.RUN,
         agent_id=agent_id,
@@ -179,50 +159,97 @@ def run_create(
         status=TraceStatus.QUEUED,
         metadata=metadata,
         redacted=bool(redactions),
-        budget_cents=_budget(tenant, budget_cents),
+        budget_cents=policy.budget_cents,
     )
 
 
-def run_start(*, wait: bool, **fields: Any) -> Trace:
-    """Creates the run; `wait` executes it now, otherwise a Celery task does after commit."""
-    trace = run_create(**fields)
-    if wait:
-        return run_execute(trace_pk=trace.pk)
-    from runtime.tasks import run_execute_task
+def run_start(*, tenant: Tenant, wait: bool, on_created=None, **fields: Any) -> Trace:
+    """Admits, creates and dispatches a run; `wait` waits a bounded time for it to finish.
 
-    transaction.on_commit(lambda: run_execute_task.delay(trace.pk))
+    The run holds one of the tenant's concurrency slots until it finishes (429 when none is
+    free). `on_created(trace)` is told the run exists before anything executes (idempotency
+    links its key to the run there). With eager tasks (embedded default) the run executes inline,
+    under its deadline; with a broker a worker executes it and `wait` polls for at most
+    AOS_RUN_WAIT_SECONDS. A broker that is down: 503, and the run is marked failed (never left queued).
+    """
+    run_id = new_run_id()
+    admission_acquire(tenant=tenant, token=run_id)
+    try:
+        trace = run_create(tenant=tenant, run_id=run_id, **fields)
+    except BaseException:
+        admission_release(tenant_id=tenant.pk, token=run_id)
+        raise
+    if on_created is not None:
+        on_created(trace)
+    if wait and _tasks_run_inline():
+        run_dispatch(trace=trace)  # the embedded default: executes here, under the run's deadline
+    else:
+        transaction.on_commit(lambda: run_dispatch(trace=trace))  # a worker must see the committed row
+    if wait:
+        run_wait(trace=trace, seconds=settings.AOS_RUN_WAIT_SECONDS)
+        trace.refresh_from_db()
     return trace
+
+
+def _tasks_run_inline() -> bool:
+    from aosproject.celery import app
+
+    return bool(app.conf.task_always_eager)
 
 
 def run_execute(*, trace_pk: int) -> Trace:
     """Executes a queued run once (a redelivered task finds it taken and does nothing)."""
-    if not Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED).update(status=TraceStatus.RUNNING):
+    taken = Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED)
+    # `updated_at` of a running trace is when it started: the reaper measures the deadline from it.
+    if not taken.update(status=TraceStatus.RUNNING, updated_at=timezone.now()):
         return Trace.objects.get(pk=trace_pk)
     trace = Trace.objects.select_related("tenant").get(pk=trace_pk)  # the tenant's tier labels the cost
-    secrets = run_secrets(tenant=trace.tenant)
+    policy = policy_for(tenant=trace.tenant, budget_cents=trace.budget_cents)
+    admission_renew(tenant_id=trace.tenant_id, token=trace.run_id)
     try:
-        with secrets.active():  # log lines written meanwhile are masked too
-            execution = engine.execute(
-                trace.plan,
-                run_input=trace.input,
-                seed=trace.seed,
-                timestamp=trace.frozen_timestamp,
-                budget_cents=trace.budget_cents,
-                secrets=secrets,
-            )
-    except Exception as exc:  # an engine bug: the run ends failed and visible, not stuck in `running`
-        with secrets.active():
-            logger.exception("run %s crashed", trace.run_id)
-        Trace.objects.filter(pk=trace.pk).update(
-            status=TraceStatus.FAILED, error_code=engine.ERR_INTERNAL, error_message=secrets.mask(str(exc))[:2000]
-        )
-        RUNS.labels(status=TraceStatus.FAILED).inc()
+        execution = _execute(trace, policy)
+    finally:
+        admission_release(tenant_id=trace.tenant_id, token=trace.run_id)
+    if execution is None:
         trace.refresh_from_db()
         return trace
     execution_store(trace=trace, execution=execution)
     RUNS.labels(status=execution.status).inc()
     RUN_COST_USD.labels(tier=trace.tenant.tier).inc(execution.total_cost_cents / 100)
     return trace
+
+
+def _execute(trace: Trace, policy: ExecutionPolicy) -> engine.Execution | None:
+    """The engine under the policy; None when it crashed (the run is then failed and visible)."""
+    secrets = run_secrets(tenant=trace.tenant)
+    try:
+        with secrets.active():  # log lines written meanwhile are masked too
+            return engine.execute(
+                trace.plan,
+                run_input=trace.input,
+                seed=trace.seed,
+                timestamp=trace.frozen_timestamp,
+                budget_cents=policy.budget_cents,
+                secrets=secrets,
+                deadline=policy.deadline(),
+                caps=policy.caps,
+            )
+    except Exception as exc:  # an engine bug (or the task's soft time limit): failed, not stuck `running`
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        timed_out = isinstance(exc, SoftTimeLimitExceeded)
+        if not timed_out:
+            with secrets.active():
+                logger.exception("run %s crashed", trace.run_id)
+        code = engine.ERR_DEADLINE_EXCEEDED if timed_out else engine.ERR_INTERNAL
+        Trace.objects.filter(pk=trace.pk, status=TraceStatus.RUNNING).update(
+            status=TraceStatus.FAILED,
+            error_code=code,
+            error_message=secrets.mask(str(exc))[:2000],
+            finished_at=timezone.now(),
+        )
+        RUNS.labels(status=TraceStatus.FAILED).inc()
+        return None
 
 
 def run_get(*, tenant: Tenant, run_id: str) -> Trace:
@@ -241,39 +268,55 @@ def run_get(*, tenant: Tenant, run_id: str) -> Trace:
 # --- replay ------------------------------------------------------------------------------
 
 
-def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: bool = False) -> dict[str, Any]:
-    """Re-runs a stored run with its seed and frozen timestamp and reports the first divergence."""
+def run_replay(
+    *, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: bool = False, on_started=None
+) -> dict[str, Any]:
+    """Re-runs a stored run with its seed and frozen timestamp and reports the first divergence.
+
+    Under the same policy, deadline and concurrency limit as a run; `on_started(replay_run_id)`
+    is told before anything executes.
+    """
     original = Trace.objects.for_tenant(tenant).filter(source__in=REPLAYABLE_SOURCES).lookup(run_id).first()
     if original is None:
         raise ApiError("not_found", f"No run {run_id!r}.", 404)
     if original.status not in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
         raise Conflict(f"Run {run_id!r} is {original.status}; only finished runs can be replayed.")
-    plan = original.plan
-    if original.source == TraceSource.INGEST:  # an SDK trace's plan was never checked by us
-        try:
-            plan_validate(plan, max_steps=settings.AOS_MAX_TRACE_STEPS, allow_unknown_skills=True)
-        except PlanInvalid as exc:
-            raise Conflict(f"The stored plan cannot be replayed: {exc.message}")
+    # The policy of a run, whatever the trace's origin: an ingested trace has no budget (the
+    # tenant's applies) and a plan nobody checked; a run's plan is checked again (the tenant's
+    # allowed skills may have changed since).
+    policy = policy_for(tenant=tenant, budget_cents=original.budget_cents)
+    plan = plan_admit(
+        policy=policy, plan=original.plan, refuse_credentials=False, context="The stored plan cannot be replayed: "
+    )
     recorded = recorded_steps(original)
     behaviours = [engine.step_behaviour(step, mode=mode) for step in plan]
     served_redacted = redacted_step_indices(original, plan, recorded)
     for index in served_redacted:
         behaviours[index] = "redacted"  # never re-executed with a redacted value: served as recorded
     secrets = run_secrets(tenant=tenant)
-    with secrets.active():
-        execution = engine.execute(
-            plan,
-            run_input=original.input,
-            seed=original.seed,
-            timestamp=original.frozen_timestamp,
-            budget_cents=original.budget_cents,
-            replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
-            prevalidated=original.source != TraceSource.INGEST,
-            secrets=secrets,
-        )
+    replay_run_id = new_run_id()
+    slot = admission_acquire(tenant=tenant, token=replay_run_id)
+    try:
+        if on_started is not None:
+            on_started(replay_run_id)
+        with secrets.active():
+            execution = engine.execute(
+                plan,
+                run_input=original.input,
+                seed=original.seed,
+                timestamp=original.frozen_timestamp,
+                budget_cents=policy.budget_cents,
+                replay=engine.ReplayPlan(behaviours=behaviours, recorded=recorded),
+                prevalidated=False,
+                secrets=secrets,
+                deadline=policy.deadline(),
+                caps=policy.caps,
+            )
+    finally:
+        admission_release(tenant_id=slot.tenant_id, token=slot.token)
     # Replays spend too: every re-executed step (check, execute) costs; a step served from the recording does not.
     RUN_COST_USD.labels(tier=tenant.tier).inc(execution.total_cost_cents / 100)
-    divergence = engine.compare(
+    divergence = compare(
         recorded, execution.steps, behaviours, recorded_root=original.root_hash, replay_root=execution.root_hash
     )
     parity = divergence is None
@@ -293,7 +336,7 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
         with transaction.atomic():
             replay = Trace.objects.create(
                 trace_id=new_trace_id(),
-                run_id=new_run_id(),
+                run_id=replay_run_id,
                 tenant=tenant,
                 source=TraceSource.REPLAY,
                 replay_of=original,
@@ -304,7 +347,7 @@ def run_replay(*, tenant: Tenant, run_id: str, mode: str = "recorded", dry_run: 
                 seed=original.seed,
                 frozen_timestamp=original.frozen_timestamp,
                 status=TraceStatus.RUNNING,
-                budget_cents=original.budget_cents,
+                budget_cents=policy.budget_cents,
                 metadata={"replay": {"mode": mode, "parity": parity}},
             )
             execution_store(trace=replay, execution=execution)
@@ -341,6 +384,10 @@ def capabilities_get(*, principal, rate_limit_state=None) -> dict[str, Any]:
         "allowed_skills": allowed,
         "skills": sorted(REGISTRY),
         "rate_limit": peek_usage(principal, state=rate_limit_state),
-        "limits": {"max_plan_steps": settings.AOS_MAX_PLAN_STEPS},
+        "limits": {
+            "max_plan_steps": settings.AOS_MAX_PLAN_STEPS,
+            "max_concurrent_runs": concurrency_limit(tenant),
+            "run_deadline_seconds": settings.AOS_RUN_DEADLINE_SECONDS,
+        },
         "roles": sorted(principal.roles),
     }

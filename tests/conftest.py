@@ -21,6 +21,7 @@ from accounts.services import api_key_create
 def _clean_state(settings, tmp_path):
     """Every test starts with an empty cache, eager Celery, fresh JWKS clients."""
     from aosproject.celery import app
+    from runtime.admission import admission_reset
 
     # seed_demo keeps the demo key in a file; never the developer's own `.demo-key`.
     settings.DEMO_KEY_FILE = str(tmp_path / ".demo-key")
@@ -30,6 +31,7 @@ def _clean_state(settings, tmp_path):
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     cache.clear()
+    admission_reset()
     reset_jwks_cache()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead Redis

@@ -3,8 +3,10 @@ one `execute`; the engine owns retries across attempts, fallbacks, budgets and h
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+from runtime.caps import Caps
 
 
 class SkillError(Exception):
@@ -29,11 +31,17 @@ class FailureMode:
 
 @dataclass(frozen=True)
 class ExecContext:
-    """What a skill may know about the run: deterministic inputs only."""
+    """What a skill may know about the run: deterministic inputs, plus the limits it runs under.
+
+    `deadline` is the run's deadline on the `time.monotonic()` clock (None: no deadline): a skill
+    that waits (timeouts, retry backoff) never waits past it. `caps` bounds what it builds.
+    """
 
     seed: int
     timestamp: str
     step_index: int
+    deadline: float | None = None
+    caps: Caps = field(default_factory=Caps)
 
 
 @dataclass
@@ -69,6 +77,10 @@ class Skill:
 
     def failure_modes(self, params: dict[str, Any]) -> tuple[FailureMode, ...]:
         return self.failure_modes_
+
+    def expressions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The JMESPath expressions among the params, as {field: expression} (capped like references)."""
+        return {}
 
     def check_params(self, params: dict[str, Any]) -> dict[str, str]:
         """Checks beyond the JSON schema, as {field: message}; unresolved references are skipped."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import jmespath
 from jmespath.exceptions import JMESPathError
 
-from runtime.skills.base import ExecContext, FailureMode, Skill, SkillError, SkillResult, is_reference
+from runtime.caps import CapExceeded, expression_search, json_size
+from runtime.skills.base import ExecContext, FailureMode, Skill, SkillError, SkillResult
 
 
 class JsonTransform(Skill):
@@ -35,34 +35,34 @@ class JsonTransform(Skill):
     failure_modes_ = (FailureMode("ERR_TRANSFORM", 0.001, "Validate the payload shape with an earlier step."),)
     base_latency_ms = 1.0
 
-    def check_params(self, params: dict[str, Any]) -> dict[str, str]:
-        problems = {}
+    def expressions(self, params: dict[str, Any]) -> dict[str, Any]:
         expressions = {"query": params.get("query")} if "query" in params else {}
-        for key, expr in (params.get("mapping") or {}).items():
+        mapping = params.get("mapping")
+        for key, expr in (mapping if isinstance(mapping, dict) else {}).items():
             expressions[f"mapping.{key}"] = expr
-        for name, expr in expressions.items():
-            if isinstance(expr, str) and not is_reference(expr):
-                try:
-                    jmespath.compile(expr)
-                except JMESPathError as exc:
-                    problems[name] = f"Invalid JMESPath expression: {exc}"
-        return problems
+        return expressions
 
     def execute(self, params: dict[str, Any], ctx: ExecContext) -> SkillResult:
+        """Evaluation is bounded while it builds the output (runtime.caps), not checked after."""
         payload = params["payload"]
+        caps = ctx.caps
         try:
             if "query" in params:
-                return SkillResult(output=jmespath.search(params["query"], payload))
-            defaults = params.get("defaults") or {}
-            output = {}
-            for key in sorted(params["mapping"]):
-                value = jmespath.search(params["mapping"][key], payload)
-                output[key] = defaults.get(key) if value is None else value
-            for key in sorted(set(defaults) - set(output)):
-                output[key] = defaults[key]
-            return SkillResult(output=output)
+                output = expression_search(params["query"], payload, caps)
+            else:
+                defaults = params.get("defaults") or {}
+                output = {}
+                for key in sorted(params["mapping"]):
+                    value = expression_search(params["mapping"][key], payload, caps)
+                    output[key] = defaults.get(key) if value is None else value
+                for key in sorted(set(defaults) - set(output)):
+                    output[key] = defaults[key]
+            json_size(output, limit=caps.max_output_bytes)
+        except CapExceeded as exc:
+            raise SkillError(exc.code, exc.message)
         except JMESPathError as exc:
             raise SkillError("ERR_TRANSFORM", str(exc))
+        return SkillResult(output=output)
 
     def cost_notes(self) -> str:
         return "free (runs in process)"

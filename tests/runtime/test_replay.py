@@ -193,5 +193,6 @@ def test_it_replays_an_ingested_sdk_trace(api_a_dev, tenant_a):
 def test_it_refuses_to_replay_an_ingested_trace_with_an_unusable_plan(api_a_dev, tenant_a):
     _ingested(tenant_a, [{"skill": "json_transform", "params": {"payload": 1}}], [({"payload": 1}, 1)])
     response = replay(api_a_dev, "tr_ingested")
-    assert response.status_code == 409
+    assert response.status_code == 400  # the error a run with this plan gets (one policy, PRODUCT.md §14)
+    assert response.json()["error"] == "validation_error"
     assert "cannot be replayed" in response.json()["message"]
