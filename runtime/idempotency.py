@@ -163,14 +163,17 @@ def _reused() -> ApiError:
 
 
 def _answer_from_run(record: IdempotencyRecord) -> Response:
-    """A request that started a run but stored no response: the run is the outcome."""
+    """A request that started a run but stored no response: 409 with the run's URL while that
+    request may still be alive; once its lease passed (it died), the run's outcome."""
     from django.urls import reverse
 
     from runtime.serializers import RunDetailSerializer
     from traces.models import Trace, TraceStatus
 
     url = reverse("runtime-run-detail", kwargs={"run_id": record.run_id})
-    trace = Trace.objects.filter(tenant=record.tenant_id, run_id=record.run_id).first()
+    # Within its lease the first request may still answer (and store its own response): 409.
+    request_alive = record.created_at > timezone.now() - timedelta(seconds=lock_seconds())
+    trace = None if request_alive else Trace.objects.filter(tenant=record.tenant_id, run_id=record.run_id).first()
     if trace is None or trace.status not in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
         IDEMPOTENCY.labels(result="in_progress").inc()
         raise ApiError(

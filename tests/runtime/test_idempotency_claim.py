@@ -101,6 +101,7 @@ def test_it_keeps_the_claim_when_the_worker_is_killed_after_the_webhook_was_sent
         lease = settings.AOS_RUN_DEADLINE_SECONDS + settings.AOS_RUN_REAP_GRACE_SECONDS
         old = timezone.now() - timedelta(seconds=lease + 1)
         Trace.objects.filter(run_id=run_id).update(updated_at=old)
+        IdempotencyRecord.objects.update(created_at=old)  # the killed request's lease passed too
         call_command("reap_runs")
         outcome = api_a_dev.post(RUNS, body, format="json", **headers)
 
