@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from accounts.checks import boundary_problems
+from runtime.checks import limits_problems
 from runtime.skills.egress import AllowList
 from vault.checks import secrets_key_problems
 
@@ -86,6 +87,7 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E040",
             )
         )
+    problems.extend(limits_problems())  # aos.E030, aos.E031
     if settings.OIDC_SSO_ENABLED and not settings.OIDC_RP_CLIENT_SECRET:
         problems.append(Warning("OIDC SSO is on but OIDC_RP_CLIENT_SECRET is empty.", id="aos.W001"))
     if settings.GITHUB_TOKEN and not settings.GITHUB_REPO:

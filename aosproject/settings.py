@@ -331,6 +331,8 @@ AOS_RUN_WAIT_SLOTS = env_int("AOS_RUN_WAIT_SLOTS", 4)
 AOS_RUN_REAP_GRACE_SECONDS = env_float("AOS_RUN_REAP_GRACE_SECONDS", 60.0)
 # A run still queued this long after it was accepted is sent to the broker again by the reaper.
 AOS_RUN_REDISPATCH_SECONDS = env_float("AOS_RUN_REDISPATCH_SECONDS", 60.0)
+# deploy/gunicorn.conf.py reads the same variable; AOS_RUN_WAIT_SECONDS must stay below it (aos.E031).
+GUNICORN_TIMEOUT = env_int("GUNICORN_TIMEOUT", 30)
 AOS_MAX_CONCURRENT_RUNS = env_int("AOS_MAX_CONCURRENT_RUNS", 5)
 AOS_CONCURRENCY_RETRY_AFTER_SECONDS = env_int("AOS_CONCURRENCY_RETRY_AFTER_SECONDS", 2)
 AOS_MAX_STEP_OUTPUT_BYTES = env_int("AOS_MAX_STEP_OUTPUT_BYTES", 1024 * 1024)

@@ -7,6 +7,11 @@ to a directory of the web's own (not a Celery worker's). This file then
   `livemax`) disappear with it instead of staying as a stale pid after a restart or `kill -HUP`.
 Counters of dead workers stay in the directory on purpose: they are summed, so a restart does
 not make them go backwards.
+
+gthread workers: a request waiting on a run (`wait: true`) holds a thread, never a process.
+`timeout` does not interrupt a gthread request; the runtime bounds itself instead (run
+deadlines, AOS_RUN_WAIT_SECONDS below GUNICORN_TIMEOUT (system check aos.E031),
+AOS_RUN_WAIT_SLOTS per process and per-tenant admission control; README "Execution limits").
 """
 
 import os
@@ -14,7 +19,10 @@ from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = timeout
 # The application writes its own access log line (aosproject.request_log: request id, tenant,
 # principal, duration); gunicorn's would be a second, unstructured one.
 accesslog = None

@@ -96,7 +96,7 @@ def run_dispatch(*, trace: Trace) -> None:
             code=ERR_BROKER_UNAVAILABLE,
             message="The task queue was unavailable; the run was not started.",
         )
-        raise BrokerUnavailable(trace.run_id) from exc
+        raise BrokerUnavailable(trace.run_id or "") from exc
 
 
 def _slots() -> threading.BoundedSemaphore:

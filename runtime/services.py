@@ -205,11 +205,12 @@ def run_execute(*, trace_pk: int) -> Trace:
         return Trace.objects.get(pk=trace_pk)
     trace = Trace.objects.select_related("tenant").get(pk=trace_pk)  # the tenant's tier labels the cost
     policy = policy_for(tenant=trace.tenant, budget_cents=trace.budget_cents)
-    admission_renew(tenant_id=trace.tenant_id, token=trace.run_id)
+    token = trace.run_id or trace.trace_id  # runs always have a run_id; the slot is keyed by it
+    admission_renew(tenant_id=trace.tenant_id, token=token)
     try:
         execution = _execute(trace, policy)
     finally:
-        admission_release(tenant_id=trace.tenant_id, token=trace.run_id)
+        admission_release(tenant_id=trace.tenant_id, token=token)
     if execution is None:
         trace.refresh_from_db()
         return trace

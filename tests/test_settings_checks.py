@@ -213,3 +213,16 @@ def test_it_refuses_to_serve_wsgi_with_a_configuration_error():
     assert _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50, AOS_SECRETS_KEYS=keys).returncode == 0
     assert "aos.E013" in _import_wsgi(DEBUG="0", SECRET_KEY="x" * 50).stderr
     assert _import_wsgi().returncode == 0
+
+
+@pytest.mark.parametrize("name", ["AOS_RUN_DEADLINE_SECONDS", "AOS_MAX_CONCURRENT_RUNS", "AOS_MAX_EXPRESSION_DEPTH"])
+def test_it_refuses_an_execution_limit_that_is_not_positive(healthy, name):
+    setattr(healthy, name, 0)
+    [problem] = check_configuration(None)
+    assert (problem.id, name in problem.msg) == ("aos.E030", True)
+
+
+def test_it_refuses_a_run_wait_that_outlasts_the_web_timeout(healthy):
+    healthy.AOS_RUN_WAIT_SECONDS, healthy.GUNICORN_TIMEOUT = 30, 30
+    [problem] = check_configuration(None)
+    assert problem.id == "aos.E031"
