@@ -129,7 +129,17 @@ def test_it_counts_async_runs_executed_by_a_worker_in_prometheus_as_in_the_datab
         return {dict(k)["status"]: v for k, v in found.items()}
 
     wait_for(lambda: worker_counts() == async_in_db, timeout=30, what="Prometheus to scrape the worker's counts")
-    everywhere = {dict(k)["status"]: v for k, v in query(prometheus.url, "sum by (status) (aos_runs_total)").items()}
+
+    def everywhere_counts() -> dict[str, float]:
+        return {dict(k)["status"]: v for k, v in query(prometheus.url, "sum by (status) (aos_runs_total)").items()}
+
+    # The web's own series (earlier tests' runs in this process) must have been scraped too.
+    wait_for(
+        lambda: {s: v - web_baseline.get(s, 0) for s, v in everywhere_counts().items()} == in_db,
+        timeout=30,
+        what=f"Prometheus to scrape the web's counts (baseline {web_baseline})",
+    )
+    everywhere = everywhere_counts()
     web_now = {s: everywhere[s] - worker_counts().get(s, 0) for s in everywhere}
     assert {s: web_now[s] - web_baseline.get(s, 0) for s in web_now} == {"succeeded": 0, "failed": 0}
     assert {s: everywhere[s] - web_baseline.get(s, 0) for s in everywhere} == in_db
