@@ -76,11 +76,11 @@ def test_it_reports_a_step_count_mismatch():
 
 def test_it_shares_one_structural_diff_with_the_server():
     from aos_sdk.diff import structural_diff
-    from runtime import engine
+    from runtime import comparison, engine
     from traces import diff as server_diff
 
     assert server_diff.structural_diff is structural_diff
-    assert engine.structural_diff is structural_diff
+    assert comparison.structural_diff is structural_diff  # replay comparison (moved out of the engine)
     assert engine.hashing is hashing
 
 
