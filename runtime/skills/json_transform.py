@@ -19,7 +19,7 @@ class JsonTransform(Skill):
         "type": "object",
         "properties": {
             "payload": {"description": "Any JSON value to transform."},
-            # `format: jmespath` is an annotation (validators ignore it); check_params compiles them.
+            # `format: jmespath` is an annotation (validators ignore it); plan validation compiles them (runtime.caps).
             "query": {"type": "string", "minLength": 1, "format": "jmespath"},
             "mapping": {
                 "type": "object",
