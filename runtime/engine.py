@@ -232,7 +232,9 @@ def _call(
             run.output, run.error_code, run.error_message = None, exc.code, f"Step output: {exc.message}"
             return run
         except Exception as exc:  # a bug in a skill must not lose the run's trace
-            run.output, run.error_code, run.error_message = None, ERR_INTERNAL, f"{type(exc).__name__}: {exc}"
+            # Past the deadline it is the deadline that ended the call (e.g. Celery's SoftTimeLimitExceeded).
+            code = ERR_DEADLINE_EXCEEDED if _past(ctx.deadline, clock) else ERR_INTERNAL
+            run.output, run.error_code, run.error_message = None, code, f"{type(exc).__name__}: {exc}"
             return run
         run.retry_count += result.retries + (1 if attempt else 0)
         run.output, run.status, run.cost_cents = result.output, "succeeded", result.cost_cents

@@ -74,3 +74,24 @@ def test_it_hands_the_deadline_to_the_skill(monkeypatch):
         [transform(1, query="@")], run_input=None, seed=0, timestamp=TS, budget_cents=None, deadline=deadline
     )
     assert seen == [deadline]
+
+
+def test_it_names_the_deadline_when_a_call_is_interrupted_after_it(monkeypatch):
+    from runtime.skills import REGISTRY
+
+    class SoftTimeLimitExceeded(Exception):  # what Celery raises inside the call at the soft limit
+        pass
+
+    def interrupted(params, ctx):
+        raise SoftTimeLimitExceeded("soft time limit exceeded")
+
+    monkeypatch.setattr(REGISTRY["json_transform"], "execute", interrupted)
+    clock = itertools.chain([0.0], itertools.repeat(100.0)).__next__  # the deadline passes during the call
+    execution = engine.execute(
+        [transform(1, query="@")], run_input=None, seed=0, timestamp=TS, budget_cents=None, deadline=50.0, clock=clock
+    )
+    assert execution.error_code == "ERR_DEADLINE_EXCEEDED"
+    before = engine.execute(
+        [transform(1, query="@")], run_input=None, seed=0, timestamp=TS, budget_cents=None, deadline=None
+    )
+    assert before.error_code == "ERR_INTERNAL"  # without a deadline it is a skill bug
