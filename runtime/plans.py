@@ -6,7 +6,6 @@ Errors name the step and field the way a caller would write them: `plan[2].param
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -23,8 +22,6 @@ REPLAY_CHOICES = ("check", "execute", "skip")
 ON_ERROR_CHOICES = ("abort", "continue")
 MAX_RETRY_ATTEMPTS = 10
 MAX_BACKOFF_MS = 60_000
-_WHOLE = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.DOTALL)
-_INLINE = re.compile(r"\{\{\s*(.+?)\s*\}\}", re.DOTALL)
 _ROOTS = {"input", "steps"}
 
 
@@ -39,6 +36,43 @@ class PlanInvalid(Exception):
 
 
 # --- references ----------------------------------------------------------------------------
+
+
+def _spans(value: str):
+    r"""Yields (start, end, expr) for each `{{ expr }}` in `value`, left to right, in linear time.
+
+    The same matches as the lazy regex `\{\{\s*(.+?)\s*\}\}` (DOTALL), but with str.find: that regex
+    rescans to the end of the string from every `{{` that no `}}` closes, and its `\s*` rescans a
+    whitespace run at every position (quadratic: `'{{' * 16000` took 18 s). Once no `}}` is left
+    after an opening, no later opening can close either.
+    """
+    start = 0
+    while (opening := value.find("{{", start)) != -1:
+        closing = value.find("}}", opening + 3)  # `.+?`: at least one character inside
+        if closing == -1:
+            return
+        inner = value[opening + 2 : closing]
+        yield opening, closing + 2, inner.strip() or inner[-1:]
+        start = closing + 2
+
+
+def _whole(value: str) -> str | None:
+    """The expression when `value` is exactly one `{{ expr }}` (a trailing newline allowed, as `$` does)."""
+    text = value[:-1] if value.endswith("\n") else value
+    if len(text) < 5 or not text.startswith("{{") or not text.endswith("}}"):
+        return None
+    inner = text[2:-2]  # `{{ a }} {{ b }}` gives `a }} {{ b`, which the caller treats as text
+    return inner.strip() or inner[-1:]
+
+
+def _substitute(value: str, replace: Callable[[str, str], str]) -> str:
+    parts, last = [], 0
+    for start, end, expr in _spans(value):
+        parts.append(value[last:start])
+        parts.append(replace(expr, value[start:end]))
+        last = end
+    parts.append(value[last:])
+    return "".join(parts)
 
 
 DEFAULT_CAPS = Caps()
@@ -68,11 +102,11 @@ def resolve(
     Evaluation is bounded by `caps` (raises runtime.caps.CapExceeded or JMESPathError).
     """
     if isinstance(value, str):
-        whole = _WHOLE.match(value)
-        if whole and "{{" not in whole.group(1):
-            return _evaluate(whole.group(1), value, context, secret, caps)
+        whole = _whole(value)
+        if whole is not None and "{{" not in whole:
+            return _evaluate(whole, value, context, secret, caps)
         if "{{" in value:
-            return _INLINE.sub(lambda m: _text(_evaluate(m.group(1), m.group(0), context, secret, caps)), value)
+            return _substitute(value, lambda expr, text: _text(_evaluate(expr, text, context, secret, caps)))
         return value
     if isinstance(value, dict):
         return {k: resolve(v, context, secret, caps) for k, v in value.items()}
@@ -84,8 +118,8 @@ def resolve(
 def _expressions(value: Any, path: str):
     """Yields (field path, expression) for every reference inside a params value."""
     if isinstance(value, str):
-        for match in _INLINE.finditer(value):
-            yield path, match.group(1)
+        for _start, _end, expr in _spans(value):
+            yield path, expr
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _expressions(v, f"{path}.{k}")
