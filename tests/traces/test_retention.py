@@ -132,6 +132,9 @@ def test_it_refuses_to_start_while_another_run_holds_the_lock(aged):
         assert not RetentionRun.objects.exists()
     finally:
         if connection.vendor == "postgresql":
+            # Unlock before closing: the server ends a closed session (and drops its locks) only
+            # after close() returns, so the next run could still find the lock held.
+            other.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
             other.close()
         else:
             cache.delete(CACHE_LOCK_KEY)
