@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from aosproject import metrics_worker
+from aosproject import log_celery, metrics_worker
 
 # First, before any metric exists: a worker serving its own /metrics needs file-backed values.
 metrics_worker.ensure_multiprocess_dir()
@@ -15,3 +15,4 @@ app = Celery("aosproject")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 metrics_worker.connect_signals(app)
+log_celery.connect_signals()

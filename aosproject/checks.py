@@ -61,6 +61,13 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E005",
             )
         )
+    if settings.LOG_FORMAT_RAW not in settings.LOG_FORMATS:
+        problems.append(
+            Error(
+                f"LOG_FORMAT must be json or text (it is {settings.LOG_FORMAT_RAW!r}); logging JSON meanwhile.",
+                id="aos.E050",
+            )
+        )
     if settings.ALERTMANAGER_TIMEOUT <= 0:
         problems.append(
             Error(

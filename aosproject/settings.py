@@ -16,6 +16,8 @@ from typing import Any
 import dj_database_url
 from dotenv import load_dotenv
 
+from aosproject.log_context import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A local `.env` (see `.env.example`) is read when present; variables already in the environment
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "aosproject.request_log.RequestLogMiddleware",  # first: its request id and duration cover everything
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aosproject.middleware.ApiTrailingSlashMiddleware",
     "aosproject.middleware.ApiBodyLimitMiddleware",
@@ -416,12 +419,11 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # axes.apps says "AXES: BEGIN ..." at every start, which commands would print on stderr.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes.apps": {"level": "WARNING"}},
-}
+# JSON lines (python-json-logger) in production, readable text locally; either way every line carries
+# request, tenant, principal, trace, run and task ids (aosproject/log_context.py).
+LOG_FORMATS = ("json", "text")
+LOG_FORMAT_RAW = env("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+LOG_FORMAT = LOG_FORMAT_RAW if LOG_FORMAT_RAW in LOG_FORMATS else "json"  # a typo is aos.E050, not a crash
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Celery workers log through the same configuration instead of their own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -27,6 +27,30 @@ graceful_timeout = timeout
 # principal, duration); gunicorn's would be a second, unstructured one.
 accesslog = None
 
+
+def _log_format() -> str:
+    # As aosproject/settings.py decides: LOG_FORMAT, else JSON unless DEBUG is on.
+    debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    raw = os.environ.get("LOG_FORMAT", "").strip().lower()
+    return raw if raw in {"json", "text"} else ("text" if debug else "json")
+
+
+if _log_format() == "json":
+    # gunicorn's own lines (start, worker boot/exit) as JSON too, so every line of the stream parses.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }
+
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 
 
