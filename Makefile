@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 AOS_BASE_URL ?= http://$(HOST):$(PORT)
 NEW_KEY ?=
 
-.PHONY: run test lint install install-run migrate seed clean worker check demos fuzz
+.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,8 +49,16 @@ run: install-run
 demos: install
 	$(BIN)/python examples/_local/run_demos.py
 
+# Celery needs REDIS_URL (the broker); the embedded default runs tasks eagerly, without them.
+# WORKER_ARGS, e.g. "--concurrency=4 -Q celery"; AOS_WORKER_METRICS_PORT serves its /metrics.
+WORKER_ARGS ?=
 worker: install
-	$(BIN)/celery -A aosproject worker -l info
+	$(BIN)/celery -A aosproject worker -l info $(WORKER_ARGS)
+
+# The scheduler of CELERY_BEAT_SCHEDULE (heartbeat, notify sweep, retention crontab): exactly one.
+BEAT_SCHEDULE ?= .celerybeat-schedule
+beat: install
+	$(BIN)/celery -A aosproject beat -l info --schedule=$(BEAT_SCHEDULE)
 
 check: install
 	$(BIN)/python manage.py check

@@ -68,6 +68,14 @@ def check_configuration(app_configs, **kwargs):
                 id="aos.E050",
             )
         )
+    if settings.RETENTION_SCHEDULE is None:
+        problems.append(
+            Error(
+                f"RETENTION_CRONTAB is not five valid cron fields: {settings.RETENTION_CRONTAB!r}.",
+                hint='For example "17 3 * * *" (03:17 UTC daily); beat uses that default meanwhile.',
+                id="aos.E051",
+            )
+        )
     if settings.ALERTMANAGER_TIMEOUT <= 0:
         problems.append(
             Error(

@@ -62,6 +62,23 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 INVALID_ENV: list[str] = []
 
+
+def crontab_or_none(spec: str):
+    """A Celery crontab from five cron fields (minute hour day-of-month month day-of-week), or None."""
+    from celery.schedules import crontab
+
+    fields = spec.split()
+    if len(fields) != 5:
+        return None
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    try:
+        return crontab(
+            minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year, day_of_week=day_of_week
+        )
+    except ValueError:
+        return None
+
+
 DEBUG = env_bool("DEBUG", True)
 DEV_SECRET_KEY = "django-insecure-aos-embedded-default-only"
 SECRET_KEY_FROM_ENV = bool(env("SECRET_KEY"))
@@ -185,21 +202,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 # Safety net for mismatch notifications whose retries were lost (worker restart, broker outage).
 CELERY_BEAT_SCHEDULE["mismatch-notify-sweep"] = {"task": "traces.mismatch_notify_sweep", "schedule": 300.0}
-# Trace retention (same as `manage.py prune_traces`), daily; runs never overlap (lock).
+# Trace retention (same as `manage.py prune_traces`), daily at a fixed time; runs never overlap (lock).
+# A crontab, not an interval: an interval entry first runs one interval after beat starts, so a
+# daily one never ran on a beat restarted daily. Five cron fields, UTC (CELERY_TIMEZONE).
+RETENTION_CRONTAB = env("RETENTION_CRONTAB", "17 3 * * *")
+RETENTION_SCHEDULE = crontab_or_none(RETENTION_CRONTAB)  # None = not five valid fields: aos.E051
 CELERY_BEAT_SCHEDULE["prune-traces-daily"] = {
     "task": "traces.prune_traces",
-    "schedule": float(env_int("RETENTION_INTERVAL_SECONDS", 24 * 3600)),
+    "schedule": RETENTION_SCHEDULE or crontab_or_none("17 3 * * *"),
 }
-# Applied GitHub webhook deliveries past their retention (replays are checked against the rest).
-CELERY_BEAT_SCHEDULE["webhook-deliveries-purge-daily"] = {
-    "task": "traces.webhook_deliveries_purge",
-    "schedule": 86400.0,
+# Expired Idempotency-Key records are ignored already; this only keeps the table small. Hourly at :07.
+CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {
+    "task": "runtime.idempotency_purge",
+    "schedule": crontab_or_none("7 * * * *"),
 }
-# Expired Idempotency-Key records are ignored already; this only keeps the table small.
-CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {"task": "runtime.idempotency_purge", "schedule": 3600.0}
 # Ends runs stuck past their deadline (ERR_ABANDONED) and re-sends queued runs (same as `manage.py reap_runs`).
 CELERY_BEAT_SCHEDULE["reap-runs"] = {
     "task": "runtime.reap_runs",

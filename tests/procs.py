@@ -59,13 +59,20 @@ def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, log:
 
 
 def stop(process: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Stops the child and everything it started (`make worker` runs celery as its own child).
+
+    Children of `running` lead their own process group, so the signal goes to that group only.
+    """
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @dataclass
@@ -81,7 +88,9 @@ class Proc:
 @contextlib.contextmanager
 def running(args: list[str], *, log_path: Path, env: dict | None = None, url: str = "") -> Iterator[Proc]:
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield Proc(process=process, log_path=log_path, url=url)
     finally:

@@ -11,7 +11,6 @@ skipped without them on a developer's machine, never in CI (.ci/run installs and
 
 from __future__ import annotations
 
-import sys
 import uuid
 from pathlib import Path
 
@@ -67,9 +66,13 @@ def stack(live_server, settings, tmp_path, transactional_db):
     settings.METRICS_BEARER_TOKEN = TOKEN
     queue = f"live-metrics-{uuid.uuid4().hex[:8]}"  # nobody else consumes it
     worker_port, prometheus_port = free_port(), free_port()
-    env = child_env(CELERY_TASK_ALWAYS_EAGER="0", AOS_WORKER_METRICS_PORT=str(worker_port))
-    worker_args = [sys.executable, "-m", "celery", "-A", "aosproject", "worker", "--pool=prefork"]
-    worker_args += ["--concurrency=2", "-Q", queue, "-l", "INFO", "--without-mingle", "--without-gossip"]
+    env = child_env(CELERY_TASK_ALWAYS_EAGER="0", AOS_WORKER_METRICS_PORT=str(worker_port), LOG_FORMAT="json")
+    # The README's `make worker` itself, with the pool and queue of this test.
+    worker_args = [
+        "make",
+        "worker",
+        f"WORKER_ARGS=--pool=prefork --concurrency=2 -Q {queue} --without-mingle --without-gossip",
+    ]
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     web = live_server.url.removeprefix("http://")
@@ -128,7 +131,10 @@ def test_it_counts_async_runs_executed_by_a_worker_in_prometheus_as_in_the_datab
         found = query(prometheus.url, 'sum by (status) (aos_runs_total{job="aos-worker"})')
         return {dict(k)["status"]: v for k, v in found.items()}
 
-    wait_for(lambda: worker_counts() == async_in_db, timeout=30, what="Prometheus to scrape the worker's counts")
+    try:
+        wait_for(lambda: worker_counts() == async_in_db, timeout=30, what="Prometheus to scrape the worker's counts")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {worker_counts()} in Prometheus, {async_in_db} in the database") from None
 
     def everywhere_counts() -> dict[str, float]:
         return {dict(k)["status"]: v for k, v in query(prometheus.url, "sum by (status) (aos_runs_total)").items()}
@@ -160,6 +166,17 @@ def test_it_counts_async_runs_executed_by_a_worker_in_prometheus_as_in_the_datab
     series = query(prometheus.url, 'aos_runs_total{job="aos-worker"}')
     assert all("pid" not in dict(labels) for labels in series), series
     assert len(series) == 2
+    # The worker's log lines are JSON and name the run, its tenant and the task (finding 8).
+    import json
+
+    lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line.startswith("{")]
+    for executed in [*queued, synchronous]:
+        mine = [line for line in lines if line.get("run_id") == executed["run_id"]]
+        assert mine, executed["run_id"]
+        assert {line["tenant"] for line in mine} == {tenant_a.slug}
+        assert {line["task_name"] for line in mine} == {"runtime.run_execute"}
+        [done] = [line for line in mine if line["logger"] == "aosproject.tasks"]
+        assert done["state"] == "SUCCESS" and done["duration_ms"] > 0 and done["task_id"]
     # Printed for the closing note: Prometheus next to the database.
     print(f"\nPrometheus sum by (status) (aos_runs_total{{job='aos-worker'}}) = {worker_counts()}")
     print(f"database async runs by status                            = {async_in_db}")
