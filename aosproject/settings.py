@@ -442,7 +442,7 @@ LOG_LEVEL = env("LOG_LEVEL", "INFO")
 # JSON lines (python-json-logger) in production, readable text locally; either way every line carries
 # request, tenant, principal, trace, run and task ids (aosproject/log_context.py).
 LOG_FORMATS = ("json", "text")
-LOG_FORMAT_RAW = env("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+LOG_FORMAT_RAW = env("LOG_FORMAT").strip().lower() or ("text" if DEBUG else "json")  # empty = the default
 LOG_FORMAT = LOG_FORMAT_RAW if LOG_FORMAT_RAW in LOG_FORMATS else "json"  # a typo is aos.E050, not a crash
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 # Celery workers log through the same configuration instead of their own format.
