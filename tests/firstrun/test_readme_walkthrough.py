@@ -86,3 +86,15 @@ def test_it_keeps_the_readme_self_contained_and_its_recipes_runnable():
     blocks = "\n".join(re.findall(r"```sh\n(.*?)```", readme, re.S))
     bare = [line for line in blocks.splitlines() if re.match(r"\s*(python|pip|aos|pytest|celery) ", line)]
     assert bare == []  # through .venv/bin/ or make, so they work without an activated virtualenv
+
+
+def test_it_shows_runs_under_the_admin_link_the_walkthrough_gives(client, django_user_model, tenant_a):
+    readme = (ROOT / "README.md").read_text()
+    link = "/admin/traces/trace/?source__exact=run"
+    assert f"(`{link}`)" in readme
+    run = Trace.objects.create(tenant=tenant_a, trace_id="tr_run", run_id="run_1", source=TraceSource.RUN)
+    Trace.objects.create(tenant=tenant_a, trace_id="tr_ingested", source=TraceSource.INGEST)
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw-root"))
+    page = client.get(link)
+    assert page.status_code == 200
+    assert run.trace_id in page.content.decode() and "tr_ingested" not in page.content.decode()
