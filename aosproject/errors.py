@@ -95,7 +95,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, RecursionError):
         # Safety net: the JSON guard bounds body nesting, but a value can still nest in its own syntax
         # (a JMESPath expression of 500 parentheses) and a recursive parser then runs out of stack.
-        logger.warning("RecursionError on %s", context.get("request").path if context.get("request") else "?")
+        request = context.get("request")
+        logger.warning("RecursionError on %s", request.path if request is not None else "?")
         message = "A value in the request is nested too deeply to be processed (e.g. an expression's parentheses)."
         return Response(error_body("validation_error", message), status=400)
     if isinstance(exc, Http404):

@@ -199,8 +199,8 @@ def known_label_values_export() -> None:
             counter.labels(tier=tier)
     for reason in MismatchReason.values:
         REPLAY_MISMATCHES.labels(reason=reason)
-    for status in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
-        RUNS.labels(status=status)
+    for run_status in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
+        RUNS.labels(status=run_status)
     for parity in ("true", "false"):
         REPLAYS.labels(parity=parity)
     for source in TraceSource.values:

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def is_worker_command(argv: list[str]) -> bool:
     return "worker" in argv[1:]
 
 
-def ensure_multiprocess_dir(*, environ: dict | None = None, argv: list[str] | None = None) -> str | None:
+def ensure_multiprocess_dir(
+    *, environ: MutableMapping[str, str] | None = None, argv: list[str] | None = None
+) -> str | None:
     """Before prometheus_client is imported: a metrics-serving worker gets a multiprocess directory.
 
     prometheus_client chooses file-backed values when it is imported, so this runs from
@@ -36,15 +39,15 @@ def ensure_multiprocess_dir(*, environ: dict | None = None, argv: list[str] | No
     worker's own (never gunicorn's): the files of its earlier runs are removed here, before Django
     starts and this process writes its own (as gunicorn's on_starting does for the web).
     """
-    environ = os.environ if environ is None else environ
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
     argv = sys.argv if argv is None else argv
-    if not environ.get(PORT_ENV) or not is_worker_command(argv):
+    if not env.get(PORT_ENV) or not is_worker_command(argv):
         return None
-    if not environ.get(MULTIPROC_ENV):
-        environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="aos-worker-metrics-")
+    if not env.get(MULTIPROC_ENV):
+        env[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="aos-worker-metrics-")
     else:
-        clean_multiprocess_dir(environ[MULTIPROC_ENV])
-    return environ[MULTIPROC_ENV]
+        clean_multiprocess_dir(env[MULTIPROC_ENV])
+    return env[MULTIPROC_ENV]
 
 
 def clean_multiprocess_dir(path: str) -> int:
@@ -80,9 +83,9 @@ def start_worker_metrics_server() -> tuple[str, int] | None:
     addr = os.environ.get(ADDR_ENV, "127.0.0.1")
     path = os.environ[MULTIPROC_ENV]  # set by ensure_multiprocess_dir before any metric existed
     server, _thread = start_http_server(port, addr=addr, registry=worker_registry(path))
-    bound = server.server_address[:2]
-    logger.info("Worker metrics on http://%s:%s/metrics (multiprocess directory %s)", bound[0], bound[1], path)
-    return bound
+    host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    logger.info("Worker metrics on http://%s:%s/metrics (multiprocess directory %s)", host, bound_port, path)
+    return host, bound_port
 
 
 def mark_worker_process_dead(pid: int) -> None:
