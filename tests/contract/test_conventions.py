@@ -7,19 +7,12 @@ from django.test import Client
 
 from accounts.models import Role
 from tests.conftest import client_with_key
+from tests.contract.helpers import assert_envelope
 from tests.runtime.helpers import RUNS, SIMULATE, TS, replay, transform
 from tests.traces.tracebuild import build, store
 from traces.models import Trace, TraceStep
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_envelope(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["error"] == code, body
-    return body
 
 
 # --- 10: the catch-all -------------------------------------------------------------------------------

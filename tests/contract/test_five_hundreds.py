@@ -11,31 +11,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.contract.helpers import assert_envelope, plan_with
 from tests.runtime.helpers import RUNS, SIMULATE, TS, transform
 from tests.traces.tracebuild import build, store
 from traces.models import Trace
 
 pytestmark = pytest.mark.django_db
-
-NESTED = 1000
-
-
-def nested(depth: int) -> str:
-    """`[[[...]]]` as JSON text (json.dumps itself recurses too deep for a thousand levels)."""
-    return "[" * depth + "]" * depth
-
-
-def plan_with(payload) -> list:
-    return [transform(payload, query="@")]
-
-
-def assert_envelope(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["error"] == code, body
-    return body
-
 
 # --- 1, 6: dates -------------------------------------------------------------------------------
 

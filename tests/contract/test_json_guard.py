@@ -13,31 +13,12 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from tests.runtime.helpers import RUNS, SIMULATE, transform
+from tests.contract.helpers import NESTED, assert_envelope, nested, plan_with
+from tests.runtime.helpers import RUNS, SIMULATE
 from tests.traces.tracebuild import build, store
 from traces.models import Trace
 
 pytestmark = pytest.mark.django_db
-
-NESTED = 1000
-
-
-def nested(depth: int) -> str:
-    """`[[[...]]]` as JSON text (json.dumps itself recurses too deep for a thousand levels)."""
-    return "[" * depth + "]" * depth
-
-
-def plan_with(payload) -> list:
-    return [transform(payload, query="@")]
-
-
-def assert_envelope(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["error"] == code, body
-    return body
-
 
 # --- 2, 3, 7: JSON the database or the canonical hashing cannot hold ------------------------------
 
