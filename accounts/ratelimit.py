@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from rest_framework.throttling import BaseThrottle
 from accounts.principal import Principal
 from aosproject import metrics
 from aosproject.errors import ApiError
+from aosproject.log_throttle import LogThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +38,7 @@ GROUP = "aos-api"
 # the tier's limit is applied to the count it returns.
 _BUCKET_RATE = (1, WINDOW_SECONDS)
 _CACHE_ERRORS = (ConnectionInterrupted, RedisError, OSError)
-FAIL_OPEN_WARNING_INTERVAL = 60.0
-
-_warn_lock = threading.Lock()
-_last_warning = -math.inf
+_fail_open_warning = LogThrottle()  # one warning a minute per process while the cache is down
 
 
 @dataclass(frozen=True)
@@ -85,12 +82,8 @@ def export_tier_limits() -> None:
 
 
 def _warn_fail_open(exc: BaseException | None) -> None:
-    global _last_warning
-    now = time.monotonic()
-    with _warn_lock:
-        if now - _last_warning < FAIL_OPEN_WARNING_INTERVAL:
-            return
-        _last_warning = now
+    if not _fail_open_warning.ready():
+        return
     outcome = "allowing requests (fail-open)" if settings.RATELIMIT_FAIL_OPEN else "refusing requests (fail-closed)"
     logger.warning("Rate-limit cache unreachable, %s: %s", outcome, exc or "no count returned")
 
