@@ -51,7 +51,7 @@ def ensure_multiprocess_dir(
 
 
 def clean_multiprocess_dir(path: str) -> int:
-    """Removes the files of earlier runs; returns how many (also used by deploy/gunicorn.conf.py)."""
+    """Removes the files of earlier runs; returns how many (gunicorn.conf.py does the same, importing nothing)."""
     removed = 0
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
