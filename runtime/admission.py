@@ -21,6 +21,7 @@ from django.core.cache import cache
 from accounts.models import Tenant
 from aosproject.errors import ApiError
 from runtime.policy import run_lease_seconds
+from runtime.redis_client import raw_redis
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +50,6 @@ def concurrency_limit(tenant: Tenant) -> int:
     return tenant.max_concurrent if tenant.max_concurrent is not None else settings.AOS_MAX_CONCURRENT_RUNS
 
 
-def _redis():
-    if not str(settings.CACHES["default"].get("BACKEND", "")).startswith("django_redis"):
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
-
-
 def _key(tenant_id: int) -> str:
     return cache.make_key(f"inflight:{tenant_id}")
 
@@ -76,7 +69,7 @@ def _take(tenant_id: int, token: str, limit: int | None) -> bool:
     now = time.time()
     lapse_at = now + run_lease_seconds()
     try:
-        client = _redis()
+        client = raw_redis()
         if client is None:
             return _local_take(tenant_id, token, limit, lapse_at, now)
         ttl = run_lease_seconds() + 60
@@ -110,7 +103,7 @@ def admission_renew(*, tenant_id: int, token: str) -> None:
 
 def admission_release(*, tenant_id: int, token: str) -> None:
     try:
-        client = _redis()
+        client = raw_redis()
         if client is None:
             with _local_lock:
                 _local.get(tenant_id, {}).pop(token, None)

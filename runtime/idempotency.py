@@ -48,6 +48,7 @@ from aosproject.log_throttle import LogThrottle
 from aosproject.metrics import IDEMPOTENCY
 from runtime.models import IdempotencyRecord
 from runtime.policy import run_lease_seconds
+from runtime.redis_client import raw_redis
 
 logger = logging.getLogger(__name__)
 # Redis down: one warning a minute, not one per request (the rate limiter does the same).
@@ -66,12 +67,7 @@ class _ClaimStore:
     """The fast, atomic claim: Redis raw client when the cache is django-redis, else `cache.add`."""
 
     def __init__(self) -> None:
-        backend = str(settings.CACHES.get("default", {}).get("BACKEND", ""))
-        self.redis = None
-        if backend.startswith("django_redis"):
-            from django_redis import get_redis_connection
-
-            self.redis = get_redis_connection("default")
+        self.redis = raw_redis()
 
     def add(self, key: str, value: str, ttl: int) -> bool:
         if self.redis is not None:
