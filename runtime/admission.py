@@ -20,10 +20,13 @@ from django.core.cache import cache
 
 from accounts.models import Tenant
 from aosproject.errors import ApiError
+from aosproject.log_throttle import LogThrottle
 from runtime.policy import run_lease_seconds
 from runtime.redis_client import raw_redis
 
 logger = logging.getLogger(__name__)
+# Redis down: one warning a minute, not two per run (as the rate limit and idempotency do).
+_degraded_warning = LogThrottle()
 
 # KEYS[1] the tenant's set; ARGV: now, limit, lapse-at, token, key ttl. 1 = admitted.
 _ACQUIRE_LUA = """
@@ -76,7 +79,8 @@ def _take(tenant_id: int, token: str, limit: int | None) -> bool:
         top = limit if limit is not None else 2**31
         return bool(client.eval(_ACQUIRE_LUA, 1, _key(tenant_id), now, top, lapse_at, token, ttl))
     except Exception as exc:  # Redis down: admitted, as rate limits fail open
-        logger.warning("admission control unavailable, admitting: %s", exc)
+        if _degraded_warning.ready():
+            logger.warning("admission control unavailable, admitting: %s", exc)
         return True
 
 
@@ -110,7 +114,8 @@ def admission_release(*, tenant_id: int, token: str) -> None:
             return
         client.zrem(_key(tenant_id), token)
     except Exception as exc:  # the slot lapses by itself at its deadline plus grace
-        logger.warning("admission release failed (slot lapses by itself): %s", exc)
+        if _degraded_warning.ready():
+            logger.warning("admission release failed (slot lapses by itself): %s", exc)
 
 
 def admission_reset() -> None:
