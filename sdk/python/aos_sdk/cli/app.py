@@ -116,6 +116,19 @@ def _plan_file(path: str) -> dict[str, Any]:
     raise click.BadParameter(f"{path}: expected a list of steps or an object with a 'plan' list")
 
 
+def _emit(result: Any, show: Callable[[Any], None], *, as_json: bool) -> None:
+    """`--json`: the server's JSON (`raw`, or a list of them); else the rich view."""
+    if as_json:
+        out.emit_json([r.raw for r in result] if isinstance(result, list) else result.raw)
+    else:
+        show(result)
+
+
+def _first(limit: int) -> dict[str, int]:
+    """The list_* paging for `--limit N`: at most N items, in pages of at most 200."""
+    return {"page_size": min(limit, 200), "max_items": limit}
+
+
 @command(cli)
 def health(cfg: Config, *, as_json: bool) -> None:
     """Is the server up (GET /health)."""
@@ -140,10 +153,7 @@ def me(cfg: Config, *, as_json: bool) -> None:
 def skills(cfg: Config, *, as_json: bool) -> None:
     """The skill registry."""
     result = cfg.client().skills()
-    if as_json:
-        out.emit_json([s.raw for s in result])
-    else:
-        show_skills(result)
+    _emit(result, show_skills, as_json=as_json)
 
 
 @command(cli, "skill")
@@ -151,10 +161,7 @@ def skills(cfg: Config, *, as_json: bool) -> None:
 def skill_cmd(cfg: Config, skill_id: str, *, as_json: bool) -> None:
     """One skill: schema, cost and latency models, failure modes."""
     result = cfg.client().skill(skill_id)
-    if as_json:
-        out.emit_json(result.raw)
-    else:
-        show_skill(result)
+    _emit(result, show_skill, as_json=as_json)
 
 
 @command(cli)
@@ -174,10 +181,7 @@ def simulate(
         timestamp=spec.get("timestamp"),
         save_trace=save_trace,
     )
-    if as_json:
-        out.emit_json(result.raw)
-    else:
-        show_simulation(result)
+    _emit(result, show_simulation, as_json=as_json)
     if not result.feasible:
         raise SystemExit(out.EXIT_NEGATIVE)
 
@@ -232,12 +236,9 @@ def run(
         result = client.run(spec["plan"], **kwargs)
     if save_path:
         save_trace(client.get_trace(result.trace_id).to_trace_dict(), save_path)
-    if as_json:
-        out.emit_json(result.raw)
-    else:
-        show_run(result)
-        if save_path:
-            out.console().print(f"saved {save_path}")
+    _emit(result, show_run, as_json=as_json)
+    if save_path and not as_json:
+        out.console().print(f"saved {save_path}")
     if result.status != "succeeded":
         raise SystemExit(out.EXIT_NEGATIVE)
 
@@ -249,10 +250,7 @@ def run(
 def replay(cfg: Config, run_id: str, mode: str | None, dry_run: bool, *, as_json: bool) -> None:
     """Replay a run; exit 1 when it diverges (the first divergence is printed)."""
     result = cfg.client().replay(run_id, mode=mode, dry_run=dry_run)
-    if as_json:
-        out.emit_json(result.raw)
-    else:
-        show_replay(result)
+    _emit(result, show_replay, as_json=as_json)
     if not result.parity:
         raise SystemExit(out.EXIT_NEGATIVE)
 
@@ -266,15 +264,8 @@ def runs(
     cfg: Config, status: str | None, source: str | None, agent_id: str | None, limit: int, *, as_json: bool
 ) -> None:
     """Recent runs and replays, newest first."""
-    items = list(
-        cfg.client().list_runs(
-            status=status, source=source, agent_id=agent_id, page_size=min(limit, 200), max_items=limit
-        )
-    )
-    if as_json:
-        out.emit_json([r.raw for r in items])
-    else:
-        show_runs(items)
+    items = list(cfg.client().list_runs(status=status, source=source, agent_id=agent_id, **_first(limit)))
+    _emit(items, show_runs, as_json=as_json)
 
 
 @command(cli)
@@ -286,15 +277,8 @@ def traces(
     cfg: Config, status: str | None, source: str | None, agent_id: str | None, limit: int, *, as_json: bool
 ) -> None:
     """Stored traces, newest first."""
-    items = list(
-        cfg.client().list_traces(
-            status=status, source=source, agent_id=agent_id, page_size=min(limit, 200), max_items=limit
-        )
-    )
-    if as_json:
-        out.emit_json([t.raw for t in items])
-    else:
-        show_traces(items)
+    items = list(cfg.client().list_traces(status=status, source=source, agent_id=agent_id, **_first(limit)))
+    _emit(items, show_traces, as_json=as_json)
 
 
 @command(cli, "trace")
@@ -305,12 +289,9 @@ def trace_cmd(cfg: Config, trace_id: str, save_path: str | None, *, as_json: boo
     record = cfg.client().get_trace(trace_id)
     if save_path:
         save_trace(record.to_trace_dict(), save_path)
-    if as_json:
-        out.emit_json(record.raw)
-    else:
-        show_trace(record)
-        if save_path:
-            out.console().print(f"saved {save_path}")
+    _emit(record, show_trace, as_json=as_json)
+    if save_path and not as_json:
+        out.console().print(f"saved {save_path}")
 
 
 def _trace_arg(cfg: Config, ref: str) -> dict[str, Any]:
@@ -378,14 +359,9 @@ def verify(cfg: Config, trace_file: str, *, as_json: bool) -> None:
 def mismatches(cfg: Config, unresolved: bool, trace_id: str | None, limit: int, *, as_json: bool) -> None:
     """Replay mismatches, newest first."""
     items = list(
-        cfg.client().list_mismatches(
-            trace_id=trace_id, resolved=False if unresolved else None, page_size=min(limit, 200), max_items=limit
-        )
+        cfg.client().list_mismatches(trace_id=trace_id, resolved=False if unresolved else None, **_first(limit))
     )
-    if as_json:
-        out.emit_json([m.raw for m in items])
-    else:
-        show_mismatches(items)
+    _emit(items, show_mismatches, as_json=as_json)
 
 
 @command(cli)
