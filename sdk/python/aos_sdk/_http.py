@@ -79,7 +79,8 @@ def send(
         else:
             if response.status_code < 400:
                 return response
-            error = error_for(response.status_code, decode(response), _lower(response.headers))
+            # httpx.Headers already hands its keys over lower-cased.
+            error = error_for(response.status_code, decode(response), dict(response.headers))
             if not _retryable(response.status_code, error, attempt) or attempt >= policy.max_retries:
                 raise error
             wait = parse_retry_after(response.headers.get("retry-after"), now=policy.clock())
@@ -104,7 +105,3 @@ def _param(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
-
-
-def _lower(headers: httpx.Headers) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
