@@ -105,9 +105,6 @@ class AOSClient:
         )
         return decode(response)
 
-    def _response(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return send(self._http, self.retry, method, path, on_retry=self.on_retry, **kwargs)
-
     def _pages(
         self, path: str, model: type[M], params: Mapping[str, Any], page_size: int | None, max_items: int | None
     ) -> Iterator[M]:
