@@ -18,7 +18,7 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 import click
 
@@ -124,7 +124,12 @@ def _emit(result: Any, show: Callable[[Any], None], *, as_json: bool) -> None:
         show(result)
 
 
-def _first(limit: int) -> dict[str, int]:
+class _Paging(TypedDict):
+    page_size: int
+    max_items: int
+
+
+def _first(limit: int) -> _Paging:
     """The list_* paging for `--limit N`: at most N items, in pages of at most 200."""
     return {"page_size": min(limit, 200), "max_items": limit}
 
