@@ -1,7 +1,9 @@
 """Admin for traces; the mismatch triage admin lives in `traces/admin_mismatches.py`.
 
 The trace list must stay fast on large tables: no full COUNT (estimated or capped counts), the
-tenant joined in the same query, heavy JSON columns deferred. Trace pages are read-only.
+tenant joined in the same query, heavy JSON columns deferred. Trace pages are read-only: the
+header, then the steps as a paginated timeline (`traces/timeline.py`), links to the original,
+replays, mismatches and the compare view, and a replay form for operators.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
@@ -20,10 +23,13 @@ from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin, user_has_role
+from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
+from runtime.admin_replay import replay_from_admin
 from traces import admin_mismatches  # noqa: F401  (registers the mismatch admin)
-from traces.models import Trace, TraceStep
+from traces.admin_trace_page import ReplayForm, short_id, trace_page_context, utc_time
+from traces.models import Trace
 from traces.services import trace_compare, trace_pin
+from traces.timeline import json_pretty
 
 # Above this many rows the unfiltered list shows PostgreSQL's estimate instead of counting.
 ESTIMATE_ABOVE = 10_000
@@ -50,9 +56,13 @@ class EstimatedCountPaginator(Paginator):
 
 
 def pretty_json(value: Any) -> str:
+    text, cut = json_pretty(value)
     return format_html(
-        '<pre style="white-space: pre-wrap; max-height: 24em; overflow: auto; margin: 0">{}</pre>',
-        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
+        '<pre style="white-space: pre-wrap; max-height: 24em; overflow: auto; margin: 0">{}</pre>{}',
+        text,
+        format_html('<p class="help">The first {:,} characters; the API has the whole value.</p>', len(text))
+        if cut
+        else "",
     )
 
 
@@ -60,68 +70,22 @@ def short_hash(value: str) -> str:
     return format_html('<code title="{}">{}…</code>', value, value[:12]) if value else "—"
 
 
-class TraceStepInline(admin.TabularInline):
-    model = TraceStep
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-    fields = [
-        "index",
-        "skill_id",
-        "skill_version",
-        "status",
-        "error_code",
-        "hashes",
-        "cost_cents",
-        "duration_ms",
-        "retry_count",
-        "params_pretty",
-        "output_pretty",
-    ]
-    readonly_fields = fields
-
-    def has_view_permission(self, request, obj=None):
-        return user_has_role(request.user, "viewer", obj.tenant_id if obj is not None else None)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="hashes")
-    def hashes(self, step: TraceStep) -> str:
-        return format_html(
-            "in {}<br>out {}<br>step {}",
-            short_hash(step.input_hash),
-            short_hash(step.output_hash),
-            short_hash(step.step_hash),
-        )
-
-    @admin.display(description="params")
-    def params_pretty(self, step: TraceStep) -> str:
-        return pretty_json(step.params)
-
-    @admin.display(description="output")
-    def output_pretty(self, step: TraceStep) -> str:
-        return pretty_json(step.output)
-
-
 @admin.register(Trace)
 class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = [
-        "trace_id",
-        "run_id",
+        "trace",
+        "run",
         "tenant",
         "source",
         "status",
-        "total_steps",
+        "agent",
+        "steps",
         "root",
         "pinned",
         "redacted",
-        "created_at",
+        "created",
     ]
+    list_display_links = ["trace"]
     list_filter = [
         TenantListFilter,
         "source",
@@ -138,42 +102,33 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     ordering = ["-created_at", "-id"]
     actions = ["pin_selected", "unpin_selected", "compare_selected"]
-    action_roles = {"pin": "operator"}
-    inlines = [TraceStepInline]
+    action_roles = {"pin": "operator", "replay": "operator"}
     change_form_template = "admin/traces/trace/change_form.html"
+    # Several fields a line, so the header stays short and the step timeline is near the top.
     fieldsets = [
         (
             None,
             {
                 "fields": [
-                    "trace_id",
-                    "run_id",
-                    "tenant",
-                    "source",
-                    "replay_of",
-                    "agent_id",
-                    "status",
-                    "pinned",
-                    "redacted",
+                    ("trace_id", "run_id"),
+                    ("tenant", "source", "status"),
+                    ("replay_of", "agent_id"),
+                    ("pinned", "redacted"),
                 ]
             },
         ),
-        ("Hashes", {"fields": ["plan_hash", "seed", "frozen_timestamp", "root_hash"]}),
+        ("Hashes", {"fields": [("plan_hash", "seed"), ("root_hash", "frozen_timestamp")]}),
         (
             "Totals",
             {
                 "fields": [
-                    "total_steps",
-                    "total_cost_cents",
-                    "total_duration_ms",
-                    "budget_cents",
-                    "error_code",
-                    "error_message",
+                    ("total_steps", "total_cost_cents", "total_duration_ms", "budget_cents"),
+                    ("error_code", "error_message"),
                 ]
             },
         ),
-        ("Content", {"fields": ["plan_pretty", "input_pretty", "metadata_pretty"]}),
-        ("Times", {"fields": ["created_at", "updated_at", "finished_at"]}),
+        ("Times (UTC)", {"fields": [("created", "updated", "finished")]}),
+        ("Content", {"fields": ["plan_pretty", "input_pretty", "metadata_pretty"], "classes": ["collapse"]}),
     ]
 
     def get_queryset(self, request):
@@ -193,9 +148,37 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def has_pin_permission(self, request, obj=None):
         return self.role_permission(request, "pin", obj)
 
+    @admin.display(description="trace", ordering="trace_id")
+    def trace(self, trace: Trace) -> str:
+        return short_id(trace.trace_id)
+
+    @admin.display(description="run", ordering="run_id")
+    def run(self, trace: Trace) -> str:
+        return short_id(trace.run_id or "")
+
+    @admin.display(description="agent", ordering="agent_id")
+    def agent(self, trace: Trace) -> str:
+        return short_id(trace.agent_id, keep=16)
+
+    @admin.display(description="steps", ordering="total_steps")
+    def steps(self, trace: Trace) -> int:
+        return trace.total_steps
+
     @admin.display(description="root hash")
     def root(self, trace: Trace) -> str:
         return short_hash(trace.root_hash)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, trace: Trace) -> str:
+        return utc_time(trace.created_at)
+
+    @admin.display(description="updated")
+    def updated(self, trace: Trace) -> str:
+        return utc_time(trace.updated_at)
+
+    @admin.display(description="finished")
+    def finished(self, trace: Trace) -> str:
+        return utc_time(trace.finished_at)
 
     @admin.display(description="plan")
     def plan_pretty(self, trace: Trace) -> str:
@@ -228,7 +211,55 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         compare = self.admin_site.admin_view(self.compare_view)
-        return [path("<path:object_id>/compare/", compare, name="traces_trace_compare"), *super().get_urls()]
+        replay = self.admin_site.admin_view(self.replay_view)
+        return [
+            path("<path:object_id>/compare/", compare, name="traces_trace_compare"),
+            path("<path:object_id>/replay/", replay, name="traces_trace_replay"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        visible = self._visible(request).select_related("replay_of")
+        trace = visible.filter(pk=object_id).first() if object_id.isdigit() else None
+        if trace is not None:
+            request._aos_trace = trace
+            extra_context = {
+                **(extra_context or {}),
+                **trace_page_context(
+                    trace=trace,
+                    query=request.GET,
+                    can_replay=self.has_replay_permission(request, trace),
+                ),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        # change_view asks for the trace again: serve the one already fetched (one query less).
+        cached = getattr(request, "_aos_trace", None)
+        if cached is not None and str(cached.pk) == str(object_id):
+            return cached
+        return super().get_object(request, object_id, from_field)
+
+    def has_replay_permission(self, request, obj=None):
+        return self.role_permission(request, "replay", obj)
+
+    def replay_view(self, request, object_id: str):
+        """POST: replays the trace (recorded or live, optionally a dry run) and links the new replay."""
+        trace = self._visible(request).filter(pk=object_id).first() if object_id.isdigit() else None
+        if trace is None:
+            raise Http404("No such trace.")
+        page = reverse("admin:traces_trace_change", args=[trace.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(page)
+        if not self.has_replay_permission(request, trace):
+            raise PermissionDenied
+        form = ReplayForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"Replay refused: {form.errors.as_text()}", messages.ERROR)
+            return HttpResponseRedirect(page)
+        outcome = replay_from_admin(trace=trace, **form.cleaned_data)
+        self.message_user(request, outcome.message, outcome.level)
+        return HttpResponseRedirect(outcome.url or page)
 
     def _visible(self, request) -> QuerySet[Trace]:
         return self.get_queryset(request).select_related("tenant")

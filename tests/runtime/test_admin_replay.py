@@ -1,0 +1,127 @@
+"""Replay from the admin's trace page: operators of the trace's tenant, POST with CSRF, the policy applies."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.runtime.helpers import pure_plan, run
+from traces.models import Trace, TraceSource
+
+
+@pytest.fixture
+def original(api_a_dev) -> Trace:
+    body = run(api_a_dev, pure_plan(), input={"price": 101.5, "symbol": "BTC"}).json()
+    assert body["status"] == "succeeded"
+    return Trace.objects.get(run_id=body["run_id"])
+
+
+def replay_url(trace: Trace) -> str:
+    return reverse("admin:traces_trace_replay", args=[trace.pk])
+
+
+def page_url(trace: Trace) -> str:
+    return reverse("admin:traces_trace_change", args=[trace.pk])
+
+
+def tamper(trace: Trace, index: int) -> None:
+    step = trace.steps.get(index=index)
+    step.output = {**step.output, "content": "tampered"}
+    step.save(update_fields=["output"])
+
+
+def test_it_replays_from_the_trace_page_and_links_the_new_replay(client, alice, original):
+    client.force_login(alice)
+    assert 'id="aos-replay-form"' in client.get(page_url(original)).content.decode()
+
+    response = client.post(replay_url(original), {"mode": "recorded"}, follow=True)
+
+    replay = Trace.objects.get(source=TraceSource.REPLAY)
+    assert replay.replay_of_id == original.pk and replay.tenant_id == original.tenant_id
+    assert response.redirect_chain == [(page_url(replay), 302)]
+    page = response.content.decode()
+    assert f'Replayed (recorded): parity. New replay <a href="{page_url(replay)}">{replay.trace_id}</a>.' in page
+    assert 'id="aos-parity-banner"' in page
+
+
+def test_it_shows_a_diverged_replay_with_its_banner_after_replaying(client, alice, original):
+    tamper(original, 1)
+    client.force_login(alice)
+    response = client.post(replay_url(original), {"mode": "recorded"}, follow=True)
+    page = response.content.decode()
+    assert "Replayed (recorded): diverged at step 1 (output_mismatch)." in page
+    assert "Diverged at step 1 (output_mismatch)" in page
+    assert 'class="aos-step aos-step-succeeded aos-diverged" id="step-1"' in page
+    assert original.mismatches.get().details["replay_run_id"] == Trace.objects.get(source="replay").run_id
+
+
+def test_it_stores_nothing_on_a_dry_run(client, alice, original):
+    tamper(original, 1)
+    client.force_login(alice)
+    response = client.post(replay_url(original), {"mode": "recorded", "dry_run": "on"}, follow=True)
+    assert response.redirect_chain == [(page_url(original), 302)]
+    assert "Dry run (recorded): diverged at step 1 (output_mismatch). Nothing was stored." in response.content.decode()
+    assert not Trace.objects.filter(source=TraceSource.REPLAY).exists()
+    assert not original.mismatches.exists()
+
+
+def test_it_answers_404_for_another_tenants_trace(client, carol, original):
+    client.force_login(carol)  # operator, but of tenant B
+    assert client.post(replay_url(original), {"mode": "recorded"}).status_code == 404
+    assert client.post(reverse("admin:traces_trace_replay", args=["999999"]), {}).status_code == 404
+    assert client.post(reverse("admin:traces_trace_replay", args=["abc"]), {}).status_code == 404
+    assert not Trace.objects.filter(source=TraceSource.REPLAY).exists()
+
+
+@pytest.mark.parametrize("who", ["bob", "vic"])
+def test_it_refuses_members_without_the_operator_role(client, bob, vic, otto, original, who):
+    client.force_login({"bob": bob, "vic": vic}[who])  # developer, viewer of tenant A
+    assert 'id="aos-replay-form"' not in client.get(page_url(original)).content.decode()
+    assert client.post(replay_url(original), {"mode": "recorded"}).status_code == 403
+    assert not Trace.objects.filter(source=TraceSource.REPLAY).exists()
+
+
+def test_it_needs_the_operator_role_in_the_traces_own_tenant(client, otto, tenant_b, original):
+    # otto is an operator of A and a viewer of B: A's trace may be replayed, B's may not.
+    from tests.traces.tracebuild import store
+
+    theirs = store(tenant_b, trace_id="b-trace", steps=1)
+    client.force_login(otto)
+    assert client.post(replay_url(theirs), {"mode": "recorded"}).status_code == 403
+    assert client.post(replay_url(original), {"mode": "recorded"}).status_code == 302
+    assert Trace.objects.filter(source=TraceSource.REPLAY, replay_of=original).count() == 1
+
+
+def test_it_needs_a_post_with_a_csrf_token(alice, original):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.get(replay_url(original)).status_code == 302  # a GET replays nothing
+    assert client.post(replay_url(original), {"mode": "recorded"}).status_code == 403
+    token = client.get(page_url(original)).context["csrf_token"]
+    assert client.post(replay_url(original), {"mode": "recorded", "csrfmiddlewaretoken": token}).status_code == 302
+    assert Trace.objects.filter(source=TraceSource.REPLAY).count() == 1
+
+
+def test_it_reports_bad_input_and_policy_refusals_as_messages(client, alice, tenant_a, original):
+    client.force_login(alice)
+    response = client.post(replay_url(original), {"mode": "sideways"}, follow=True)
+    assert response.status_code == 200 and "Replay refused: * mode" in response.content.decode()
+    tenant_a.allowed_skills = ["json_transform"]  # the policy changed since the run: llm_invoke is out
+    tenant_a.save()
+    response = client.post(replay_url(original), {"mode": "recorded"}, follow=True)
+    assert "Replay refused (permission_denied): plan[1].skill: Skill &#x27;llm_invoke&#x27; is not allowed" in (
+        response.content.decode()
+    )
+    assert not Trace.objects.filter(source=TraceSource.REPLAY).exists()
+
+
+def test_it_offers_no_replay_for_a_run_still_in_flight(client, alice, original):
+    Trace.objects.filter(pk=original.pk).update(status="running")
+    client.force_login(alice)
+    assert 'id="aos-replay-form"' not in client.get(page_url(original)).content.decode()
+    response = client.post(replay_url(original), {"mode": "recorded"}, follow=True)
+    assert (
+        "Replay refused (conflict)" in response.content.decode() and "only finished runs" in response.content.decode()
+    )
+    assert not Trace.objects.filter(source=TraceSource.REPLAY).exists()
