@@ -37,7 +37,7 @@ def test_it_pins_and_compares_traces_in_the_browser(live_server, tenant_a, tenan
 
         # The read-only trace page, then "Compare with…" the replay.
         page.locator("#result_list tbody tr th a").first.click()
-        expect(page.locator(".inline-group")).to_contain_text("json_transform")
+        expect(page.locator("#aos-timeline")).to_contain_text("json_transform")
         page.click("a.aos-compare-link")
         page.fill("#id_with", "price-bot-replay-1")
         page.click(".aos-compare-form input[type=submit]")
