@@ -77,7 +77,7 @@ class MismatchGauges(Collector):
     def collect(self):
         from django.db.models import Count, Q
 
-        from traces.models import Mismatch, NotificationState  # the app registry is ready at scrape time
+        from triage.models import Mismatch, NotificationState  # the app registry is ready at scrape time
 
         try:
             counts = Mismatch.objects.aggregate(
@@ -192,7 +192,8 @@ def known_label_values_export() -> None:
     Idempotent: an AppConfig.ready() may call it too, to cover events before the first scrape.
     """
     from accounts.models import Tier  # the app registry is ready at scrape time
-    from traces.models import MismatchReason, TraceSource, TraceStatus
+    from traces.models import TraceSource, TraceStatus
+    from triage.models import MismatchReason
 
     for tier in Tier.values:
         for counter in (RATE_LIMIT_ALLOWED, RATE_LIMIT_BLOCKED, RUN_COST_USD):

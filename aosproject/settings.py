@@ -104,10 +104,13 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "axes",  # login throttling; before accounts, whose admin makes axes' pages superuser-only
     "accounts",
+    "aosproject",  # the shared API layer's IdempotencyRecord
     "runtime",
     "traces",
+    "triage",
     "alerts",
     "vault",
+    "demo",  # seed_demo (make run); depends on every app above
 ]
 
 MIDDLEWARE = [
@@ -220,6 +223,11 @@ CELERY_BEAT_SCHEDULE["idempotency-purge-hourly"] = {
     "task": "runtime.idempotency_purge",
     "schedule": crontab_or_none("7 * * * *"),
 }
+# Applied GitHub webhook deliveries older than GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS, daily at 03:37.
+CELERY_BEAT_SCHEDULE["webhook-deliveries-purge-daily"] = {
+    "task": "traces.webhook_deliveries_purge",
+    "schedule": crontab_or_none("37 3 * * *"),
+}
 # Ends runs stuck past their deadline (ERR_ABANDONED) and re-sends queued runs (same as `manage.py reap_runs`).
 CELERY_BEAT_SCHEDULE["reap-runs"] = {
     "task": "runtime.reap_runs",
@@ -315,7 +323,7 @@ SPECTACULAR_SETTINGS = {
         "TraceStatusEnum": "traces.models.TraceStatus",
         "AlertStatusEnum": "alerts.models.AlertStatus",
         "StepStatusEnum": "traces.models.StepStatus",
-        "MismatchReasonEnum": "traces.models.MismatchReason",
+        "MismatchReasonEnum": "triage.models.MismatchReason",
     },
     # OpenAPI 3.1: skill params are JSON Schema 2020-12, embedded as they are (aosproject/openapi.py).
     "OAS_VERSION": "3.1.0",

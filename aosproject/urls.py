@@ -17,8 +17,9 @@ api_v1 = [
     path("runtime/", include("runtime.urls")),
     # No trailing slash on any API path (aosproject.middleware.ApiTrailingSlashMiddleware drops a sent one).
     path("traces", TraceListCreateView.as_view(), name="trace-list"),
+    path("traces/", include("triage.urls")),  # mismatch routes under traces/ first (more specific)
     path("traces/", include("traces.urls")),
-    path("", include("traces.urls_tenant")),
+    path("", include("triage.urls_tenant")),
     path("", include("alerts.urls")),
     path("", include("accounts.urls")),
     path("", include("vault.urls")),

@@ -23,9 +23,9 @@ from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_
 from runtime.redacted_replay import redacted_step_indices
 from runtime.simulate import simulate
 from runtime.skills import REGISTRY
-from traces.mismatches import mismatch_record
 from traces.models import StepStatus, Trace, TraceSource, TraceStatus, TraceStep
 from traces.redaction import redact
+from triage.services import mismatch_record
 from vault.plans import refuse_literal_credentials, secret_permission_gaps, with_secret_gaps
 from vault.resolver import run_secrets
 

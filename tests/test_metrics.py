@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 from accounts.models import Role, Tier
 from aosproject.metrics import MISMATCH_GAUGES, MismatchGauges
 from tests.conftest import client_with_key
-from traces.models import Mismatch, MismatchReason, NotificationState, Trace, TraceSource
+from traces.models import Trace, TraceSource
+from triage.models import Mismatch, MismatchReason, NotificationState
 
 pytestmark = pytest.mark.django_db
 
@@ -368,7 +369,7 @@ def test_it_exports_every_alerted_label_value_at_zero_before_its_first_event():
     mismatch after a restart would not fire AOSReplayMismatch. Known label values are exported at 0."""
     from accounts.models import Tier
     from aosproject.metrics import RATE_LIMIT_BLOCKED, REPLAY_MISMATCHES, RUN_COST_USD, RUNS
-    from traces.models import MismatchReason
+    from triage.models import MismatchReason
 
     for counter in (RATE_LIMIT_BLOCKED, REPLAY_MISMATCHES, RUN_COST_USD, RUNS):
         counter.clear()  # as after a restart

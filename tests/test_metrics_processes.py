@@ -51,11 +51,10 @@ def test_it_exports_at_zero_every_label_value_the_code_uses():
 
     from aosproject.metrics import IDEMPOTENCY_RESULTS, NOTIFICATION_RESULTS
 
-    used_results = set(
-        re.findall(r'IDEMPOTENCY\.labels\(result="(\w+)"\)', (ROOT / "runtime/idempotency.py").read_text())
-    )
+    idempotency = (ROOT / "aosproject/idempotency.py").read_text() + (ROOT / "runtime/idempotency.py").read_text()
+    used_results = set(re.findall(r'IDEMPOTENCY\.labels\(result="(\w+)"\)', idempotency))
     assert used_results == set(IDEMPOTENCY_RESULTS)
-    text = (ROOT / "traces/notify.py").read_text() + (ROOT / "traces/mismatches.py").read_text()
+    text = (ROOT / "triage/notify.py").read_text() + (ROOT / "triage/services.py").read_text()
     pairs = set(re.findall(r'NOTIFICATIONS\.labels\(channel="(\w+)", result="(\w+)"\)', text))
     pairs |= {("github", "retry"), ("github", "failed")}  # `"retry" if exc.retryable else "failed"`
     assert pairs == {(c, r) for c, results in NOTIFICATION_RESULTS.items() for r in results}

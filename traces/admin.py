@@ -1,4 +1,4 @@
-"""Admin for traces; the mismatch triage admin lives in `traces/admin_mismatches.py`.
+"""Admin for traces; the mismatch triage admin is `triage/admin.py`.
 
 The trace list must stay fast on large tables: no full COUNT (estimated or capped counts), the
 tenant joined in the same query, heavy JSON columns deferred. Trace pages are read-only: the
@@ -25,7 +25,6 @@ from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
 from runtime.admin_replay import replay_from_admin
-from traces import admin_mismatches  # noqa: F401  (registers the mismatch admin)
 from traces.admin_trace_page import ReplayForm, short_id, trace_page_context, utc_time
 from traces.models import Trace
 from traces.services import trace_compare, trace_pin

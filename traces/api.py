@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
+from aosproject.idempotency import idempotent
 from aosproject.pagination import ApiCursorPagination
-from runtime.idempotency import idempotent
 from traces import services
 from traces.filters import TraceFilter
 from traces.models import Trace, TraceStep

@@ -20,10 +20,11 @@ from django.utils import timezone
 from accounts.admin_scoping import PlatformAdminMixin, TenantScopedAdminMixin
 from accounts.models import ApiKey, Membership, Role, Tenant
 from accounts.services import api_key_create
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 from tests.traces.tracebuild import store
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch, Trace, TraceStep
+from traces.models import Trace, TraceStep
+from triage.models import Mismatch
+from triage.services import mismatch_record
 from vault.models import Secret
 from vault.services import secret_put
 
@@ -254,7 +255,7 @@ LOOK = {
     "a mismatch": lambda t: url(t.mismatch, "change"),
     "a secret": lambda t: url(t.secret, "change"),
     "the trace compare page": lambda t: url(t.trace, "compare") + f"?with={t.other.trace_id}",
-    "the mismatch dashboard": lambda t: reverse("admin:traces_mismatch_dashboard"),
+    "the mismatch dashboard": lambda t: reverse("admin:triage_mismatch_dashboard"),
 }
 
 

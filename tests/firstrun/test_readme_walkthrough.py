@@ -11,7 +11,8 @@ from pathlib import Path
 
 from accounts.models import Role, Tenant
 from accounts.services import api_key_create
-from traces.models import Mismatch, Trace, TraceSource
+from traces.models import Trace, TraceSource
+from triage.models import Mismatch
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = "export AOS_BASE_URL=http://127.0.0.1:8000 AOS_API_KEY=aos_..."

@@ -6,7 +6,8 @@ import pytest
 from aos_sdk import hashing
 from tests.runtime.helpers import pure_plan, replay, run, transform
 from tests.servers import LocalServer
-from traces.models import Mismatch, Trace, TraceSource, TraceStep
+from traces.models import Trace, TraceSource, TraceStep
+from triage.models import Mismatch
 
 
 @pytest.fixture

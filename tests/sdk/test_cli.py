@@ -9,7 +9,8 @@ import pytest
 
 from accounts.models import Role
 from tests.sdk.conftest import BIN, PURE_PLAN, ROOT, key
-from traces.models import Mismatch, TraceStep
+from traces.models import TraceStep
+from triage.models import Mismatch
 
 AOS = str(BIN / "aos")
 

@@ -1,5 +1,5 @@
 """Every AOSClient method against a live server, results as typed objects, errors as exceptions."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 
 import uuid
 
@@ -18,10 +18,10 @@ from aos_sdk import (
 from aos_sdk.models import Capabilities, Comparison, Mismatch, Principal, ReplayResult, Run, Simulation, Skill
 from tests.sdk.conftest import PURE_PLAN, key, sdk_client
 from tests.servers import LocalServer
-from tests.traces.github_standin import github, github_on  # noqa: F401 - fixtures
-from traces.models import Mismatch as MismatchRow
+from tests.triage.github_standin import github, github_on  # noqa: F401 - fixtures
 from traces.models import Trace as TraceRow
 from traces.models import TraceSource
+from triage.models import Mismatch as MismatchRow
 
 
 def test_it_reads_health_me_skills_and_capabilities(aos_dev):

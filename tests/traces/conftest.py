@@ -8,8 +8,9 @@ import pytest
 import time_machine
 
 from tests.traces.tracebuild import store
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch, Trace
+from traces.models import Trace
+from triage.models import Mismatch
+from triage.services import mismatch_record
 
 RETENTION_NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -16,9 +16,10 @@ from django.db import connection
 from prometheus_client import REGISTRY
 
 from tests.traces.tracebuild import store
-from traces.models import Mismatch, RetentionRun, Trace, TraceStep
+from traces.models import RetentionRun, Trace, TraceStep
 from traces.retention import ADVISORY_LOCK_KEY, CACHE_LOCK_KEY, RetentionLocked, prune_traces, retention_lock
-from traces.tasks_retention import prune_traces_task
+from traces.tasks import prune_traces_task
+from triage.models import Mismatch
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 

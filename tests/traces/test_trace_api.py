@@ -8,8 +8,9 @@ import pytest
 import time_machine
 
 from tests.traces.tracebuild import build, store
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch, Trace, TraceStep
+from traces.models import Trace, TraceStep
+from triage.models import Mismatch
+from triage.services import mismatch_record
 
 URL = "/api/v1/traces/"
 

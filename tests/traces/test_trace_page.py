@@ -137,7 +137,7 @@ def test_it_banners_a_diverged_replay_and_highlights_the_step_on_its_page(client
     assert step_ids(page) == list(range(100, 200))  # the page holding the diverging step
     assert re.findall(r'class="aos-step[^"]*aos-diverged[^"]*" id="step-(\d+)"', page) == ["142"]
     mismatch = original.mismatches.get()
-    assert reverse("admin:traces_mismatch_change", args=[mismatch.pk]) in page
+    assert reverse("admin:triage_mismatch_change", args=[mismatch.pk]) in page
     assert f"{reverse('admin:traces_trace_compare', args=[replay.pk])}?with_pk={original.pk}" in page
     # Another page of the same replay: still the banner, no highlighted row on it.
     other = page_of(client, replay, steps_page=1)

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 """`{{ secrets.NAME }}` in a real run: the skill gets the value, nothing that leaves the execution does.
 
 The echo stand-in answers with the Authorization header it received and the obvious encodings of
@@ -19,12 +19,13 @@ from django.urls import reverse
 
 from accounts.models import Role
 from aos_sdk import hashing
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 from tests.conftest import client_with_key
 from tests.runtime.helpers import RUNS, SIMULATE, TS
 from tests.servers import LocalServer
-from tests.traces.github_standin import github, github_on, slack  # noqa: F401  (fixtures)
-from traces.models import Mismatch, Trace
+from tests.triage.github_standin import github, github_on, slack  # noqa: F401  (fixtures)
+from traces.models import Trace
+from triage.models import Mismatch
 from vault.models import Secret
 
 V1 = 'Zq81-"s3cr3t"/val+ue'
@@ -175,7 +176,7 @@ def test_it_keeps_the_admin_trace_and_idempotency_pages_free_of_the_value(secret
     pages = [
         reverse("admin:traces_trace_change", args=[trace.pk]),
         reverse("admin:traces_trace_changelist"),
-        reverse("admin:runtime_idempotencyrecord_change", args=[record.pk]),
+        reverse("admin:aosproject_idempotencyrecord_change", args=[record.pk]),
         reverse("admin:vault_secret_changelist"),
     ]
     for page in pages:
@@ -208,7 +209,7 @@ def test_it_masks_mismatch_details_and_the_github_and_slack_notifications(
     mismatch = Mismatch.objects.get(pk=result["mismatch_id"])
     assert_clean(json.dumps(mismatch.details))
     client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw-root"))
-    page = client.get(reverse("admin:traces_mismatch_change", args=[mismatch.pk]))
+    page = client.get(reverse("admin:triage_mismatch_change", args=[mismatch.pk]))
     assert page.status_code == 200 and "Bearer ***" in page.content.decode()  # expected/actual side by side
     assert_clean(page.content.decode())
     with django_capture_on_commit_callbacks(execute=True):  # same fingerprint: a comment on the issue
@@ -280,7 +281,7 @@ def test_it_posts_to_a_slack_webhook_url_kept_as_a_secret(admin_a, api_a_dev, se
 
 
 def test_it_masks_the_value_in_error_messages_of_a_failed_step(admin_a, api_a_dev, settings):
-    from tests.traces.github_standin import closed_port_url
+    from tests.triage.github_standin import closed_port_url
 
     settings.HTTP_CALL_ALLOWED_HOSTS = ["127.0.0.1"]
     put_secret(admin_a, V1)

@@ -10,7 +10,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from traces.diff import MISSING, structural_diff
-from traces.models import Mismatch, NotificationState, Trace, TraceStep
+from traces.models import Trace, TraceStep
+from triage.models import Mismatch, NotificationState
 
 CHART_DAYS = 30
 

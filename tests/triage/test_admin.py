@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 """Mismatch triage admin: list, filters, search, counts, actions, mismatch page, dashboard, scoping."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import time_machine
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils import timezone
 
-from tests.traces.github_standin import REPO, github, github_on, make_trace  # noqa: F401
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch
+from tests.triage.github_standin import REPO, github, github_on, make_trace  # noqa: F401
+from triage.models import Mismatch
+from triage.services import mismatch_record
 
-LIST = "/admin/traces/mismatch/"
-DASHBOARD = "/admin/traces/mismatch/dashboard/"
+LIST = "/admin/triage/mismatch/"
+DASHBOARD = "/admin/triage/mismatch/dashboard/"
 
 
 def add(trace, step_index=1, reason="output_mismatch", **details):
@@ -191,7 +191,7 @@ def test_it_counts_on_the_dashboard_linked_from_the_index(
     add(trace_b)
     root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
     client = admin_client_for(root)
-    assert 'href="/admin/traces/mismatch/dashboard/"' in client.get("/admin/").content.decode()
+    assert 'href="/admin/triage/mismatch/dashboard/"' in client.get("/admin/").content.decode()
     with time_machine.travel(now, tick=False):
         response = client.get(DASHBOARD)
     totals = response.context["totals"]

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 """Mismatch API (PRODUCT.md §6): report, list, filters, resolve, bulk report, roles, tenancy."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from tests.traces.github_standin import REPO, github, github_on, make_trace  # noqa: F401
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch
+from tests.triage.github_standin import REPO, github, github_on, make_trace  # noqa: F401
+from triage.models import Mismatch
+from triage.services import mismatch_record
 
 H1, H2 = "a" * 64, "b" * 64
 

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 """Notification pipeline with the real PyGithub client against the local GitHub stand-in."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from aosproject.metrics import NOTIFICATIONS
-from tests.traces.github_standin import (  # noqa: F401  (fixtures)
+from tests.triage.github_standin import (  # noqa: F401  (fixtures)
     REPO,
     closed_port_url,
     github,
@@ -20,9 +20,9 @@ from tests.traces.github_standin import (  # noqa: F401  (fixtures)
     make_trace,
     slack,
 )
-from traces.mismatches import mismatch_bulk_report, mismatch_record, mismatch_resolve
-from traces.models import Mismatch
-from traces.notify import MAX_ATTEMPTS, backoff_seconds, mismatch_notify
+from triage.models import Mismatch
+from triage.notify import MAX_ATTEMPTS, backoff_seconds, mismatch_notify
+from triage.services import mismatch_bulk_report, mismatch_record, mismatch_resolve
 
 ISSUES = r"/repos/acme/agents/issues"
 H1 = "a" * 64
@@ -327,7 +327,7 @@ def test_it_files_one_bulk_issue_linking_every_mismatch(github_on, tenant_a, dja
 
 @pytest.mark.parametrize("status,retryable", [(401, False), (404, False), (422, False), (500, True), (502, True)])
 def test_it_classifies_github_failures(github_on, status, retryable):
-    from traces.github import GitHubClient, GitHubError
+    from triage.github import GitHubClient, GitHubError
 
     github_on.fail_next(1, status)
     client = GitHubClient(token="ghp_standin_token", repo=REPO, base_url=github_on.url, write_interval=0)

@@ -14,10 +14,11 @@ from django.utils import timezone
 from accounts.models import Tenant
 from aos_sdk.hashing import H
 from aosproject.metrics import NOTIFICATIONS, REPLAY_MISMATCHES
-from traces.github import GitHubClient, IssueRef
-from traces.issue_text import bulk_issue_body, bulk_issue_title, resolution_comment
-from traces.models import Mismatch, NotificationChannel, NotificationState, Trace
-from traces.notify import LABELS
+from traces.models import Trace
+from triage.github import GitHubClient, IssueRef
+from triage.issue_text import bulk_issue_body, bulk_issue_title, resolution_comment
+from triage.models import Mismatch, NotificationChannel, NotificationState
+from triage.notify import LABELS
 
 
 def mismatch_fingerprint(*, tenant_id: int, plan_hash: str, step_index: int, skill_id: str, reason: str) -> str:
@@ -67,7 +68,7 @@ def mismatch_record(
 
 def _schedule_notification(mismatch: Mismatch) -> None:
     """After commit, a Celery task notifies (never inside the request, never for a rolled-back row)."""
-    from traces.tasks_notify import mismatch_notify_task  # tasks import services, not the other way
+    from triage.tasks import mismatch_notify_task  # tasks import services, not the other way
 
     mismatch_id = str(mismatch.pk)
     # robust: a broker outage must not fail the request; the row stays pending for notify_pending.
@@ -80,7 +81,7 @@ class AlreadyResolved(Exception):
 
 def mismatch_resolve(*, mismatch: Mismatch, who: str, note: str = "") -> Mismatch:
     """Resolves; a linked GitHub issue gets `Resolved by <who>` + note (and is closed) after commit."""
-    from traces.tasks_notify import mismatch_resolution_push_task
+    from triage.tasks import mismatch_resolution_push_task
 
     with transaction.atomic():
         updated = Mismatch.objects.filter(pk=mismatch.pk, resolved=False).update(

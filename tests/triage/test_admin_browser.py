@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.traces.github_standin)
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 """Browser: headless Chromium (Playwright) triages mismatches in the admin against the GitHub stand-in."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from tests.browser import admin_page, needs_chromium, screenshots_publish
-from tests.traces.github_standin import REPO, github, github_on, make_trace  # noqa: F401
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch
+from tests.triage.github_standin import REPO, github, github_on, make_trace  # noqa: F401
+from triage.models import Mismatch
+from triage.services import mismatch_record
 
 pytestmark = needs_chromium
 
@@ -88,7 +88,7 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         expect(page.locator("#aos-dashboards")).to_be_visible()
 
         # Filter the list: unresolved output mismatches, then search the trace.
-        page.locator("#content-main a[href='/admin/traces/mismatch/']").first.click()
+        page.locator("#content-main a[href='/admin/triage/mismatch/']").first.click()
         page.locator("#changelist-filter").get_by_role("link", name="No", exact=True).first.click()
         page.locator("#changelist-filter").get_by_role("link", name="Output Mismatch", exact=True).click()
         expect(page.locator("#changelist-filter")).to_contain_text("Output Mismatch")
@@ -122,7 +122,7 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         page.click("#resolve-form input[type=submit]")
         expect(page.locator("ul.messagelist")).to_contain_text("Resolved 1 mismatch(es)")
 
-        page.goto(f"{live_server.url}/admin/traces/mismatch/dashboard/")
+        page.goto(f"{live_server.url}/admin/triage/mismatch/dashboard/")
         expect(page.locator("#mismatch-dashboard svg rect.bar")).to_have_count(30)
         shots["mismatch-dashboard.png"] = tmp_path / "mismatch-dashboard.png"
         page.screenshot(path=shots["mismatch-dashboard.png"], full_page=True)

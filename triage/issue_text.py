@@ -24,7 +24,7 @@ def trace_admin_url(trace) -> str:
 
 
 def mismatch_admin_url(mismatch) -> str:
-    return _admin_url("admin:traces_mismatch_change", mismatch.pk, f"/admin/traces/mismatch/{mismatch.pk}/change/")
+    return _admin_url("admin:triage_mismatch_change", mismatch.pk, f"/admin/triage/mismatch/{mismatch.pk}/change/")
 
 
 def _fenced_json(value: Any) -> str:

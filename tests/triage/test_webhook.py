@@ -16,10 +16,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.runtime.pooled_server import PooledLiveServer
-from tests.traces.github_standin import make_trace
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch, WebhookDelivery
-from traces.tasks_retention import webhook_deliveries_purge_task
+from tests.triage.github_standin import make_trace
+from triage.models import Mismatch, WebhookDelivery
+from triage.services import mismatch_record
+from triage.tasks import webhook_deliveries_purge_task
 
 SECRET = "whsec-test"
 ISSUE_URL = "https://github.example/acme/agents/issues/7"

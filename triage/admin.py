@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantScopedAdminMixin
-from traces.github import GitHubError
-from traces.mismatch_presentation import dashboard_numbers, mismatch_sides, mismatch_totals
-from traces.mismatches import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
-from traces.models import Mismatch, NotificationState
-from traces.notify import mismatch_issue_file, notification_requeue
+from triage.github import GitHubError
+from triage.models import Mismatch, NotificationState
+from triage.notify import mismatch_issue_file, notification_requeue
+from triage.presentation import dashboard_numbers, mismatch_sides, mismatch_totals
+from triage.services import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
 
 STATE_COLOURS = {"pending": "#b26a00", "sent": "#1e7e34", "failed": "#c62828"}
 
@@ -114,7 +114,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     # --- pages ----------------------------------------------------------------------------------
     def get_urls(self):
         dashboard = path(
-            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="traces_mismatch_dashboard"
+            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="triage_mismatch_dashboard"
         )
         return [dashboard, *super().get_urls()]
 
@@ -146,7 +146,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             **numbers,
         }
-        return TemplateResponse(request, "admin/traces/mismatch/dashboard.html", context)
+        return TemplateResponse(request, "admin/triage/mismatch/dashboard.html", context)
 
     # --- actions --------------------------------------------------------------------------------
     # Each action receives only the selected mismatches of tenants where the user is an operator
@@ -216,11 +216,11 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "action": "resolve_with_note",
             "close_on_resolve": settings.GITHUB_CLOSE_ON_RESOLVE,
         }
-        return TemplateResponse(request, "admin/traces/mismatch/resolve_with_note.html", context)
+        return TemplateResponse(request, "admin/triage/mismatch/resolve_with_note.html", context)
 
     @admin.action(description="Retry notification", permissions=["change"])
     def retry_notification(self, request, queryset):
-        from traces.tasks_notify import mismatch_notify_task
+        from triage.tasks import mismatch_notify_task
 
         ids = notification_requeue(mismatch_ids=queryset.values_list("pk", flat=True))
         for mismatch_id in ids:

@@ -20,10 +20,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from aosproject.metrics import NOTIFICATIONS
-from traces.github import GitHubClient, GitHubError, IssueRef
-from traces.issue_text import issue_body, issue_title, recurrence_comment, slack_text
-from traces.models import Mismatch, NotificationChannel, NotificationState
-from traces.slack import SlackError, slack_post
+from triage.github import GitHubClient, GitHubError, IssueRef
+from triage.issue_text import issue_body, issue_title, recurrence_comment, slack_text
+from triage.models import Mismatch, NotificationChannel, NotificationState
+from triage.slack import SlackError, slack_post
 
 logger = logging.getLogger(__name__)
 

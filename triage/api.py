@@ -16,11 +16,14 @@ from rest_framework.views import APIView
 from accounts.permissions import IsDeveloper, IsOperator, IsViewer
 from aosproject.errors import ApiError
 from aosproject.filters import BooleanFilter, ChoiceFilter, DateTimeFilter
+from aosproject.idempotency import idempotent
 from aosproject.jsonguard import JsonRefused, guarded_loads
-from runtime.idempotency import idempotent
 from traces.api import TraceCursorPagination
-from traces.github import GitHubError
-from traces.mismatch_serializers import (
+from traces.models import Trace
+from traces.services import trace_get
+from triage.github import GitHubError
+from triage.models import Mismatch, MismatchReason, NotificationState
+from triage.serializers import (
     BulkReportInput,
     BulkReportOutput,
     MismatchReportedSerializer,
@@ -28,16 +31,14 @@ from traces.mismatch_serializers import (
     MismatchResolveInput,
     MismatchSerializer,
 )
-from traces.mismatches import (
+from triage.services import (
     AlreadyResolved,
     GitHubNotConfigured,
     mismatch_bulk_report,
     mismatch_record,
     mismatch_resolve,
 )
-from traces.models import Mismatch, MismatchReason, NotificationState, Trace
-from traces.services import trace_get
-from traces.webhooks import github_delivery_record, github_event_apply, signature_valid
+from triage.webhooks import github_delivery_record, github_event_apply, signature_valid
 
 
 def principal_name(principal) -> str:

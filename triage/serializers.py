@@ -15,7 +15,7 @@ from aosproject.api import (
     StrictRegexField,
     StrictSerializer,
 )
-from traces.models import Mismatch, MismatchReason
+from triage.models import Mismatch, MismatchReason
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 
 from aosproject.metrics import NOTIFICATIONS
 from aosproject.metrics_push import push_command_metrics
-from traces.notify import notify_pending_sweep
-from traces.tasks_notify import schedule_notify_retry
+from triage.notify import notify_pending_sweep
+from triage.tasks import schedule_notify_retry
 
 
 class Command(BaseCommand):

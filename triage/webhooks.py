@@ -10,7 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from traces.models import Mismatch, WebhookDelivery
+from triage.models import Mismatch, WebhookDelivery
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
@@ -53,8 +53,8 @@ def github_event_apply(*, event: str, payload: dict[str, Any]) -> dict[str, Any]
     html_url = issue.get("html_url")
     if not isinstance(html_url, str) or not html_url:
         return {"ok": True, "event": event, "action": action, "ignored": True, "updated": 0}
-    sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
-    login = str(sender.get("login") or "github")
+    sender = payload.get("sender")
+    login = str((sender.get("login") if isinstance(sender, dict) else None) or "github")
     # Linked by the issue's URL: it names host, repository and number, so tenants cannot collide.
     linked = Mismatch.objects.filter(issue_url=html_url)
     if action == "closed":

@@ -1,18 +1,29 @@
-"""Mismatch notification tasks: notify one mismatch, push a resolution to GitHub, sweep pending."""
+"""Mismatch notification tasks: notify one mismatch, push a resolution to GitHub, sweep pending.
+
+Registered names keep their `traces.` prefix from before triage was its own app, so the beat
+schedule and tasks already queued under those names still resolve.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from traces.github import GitHubError
-from traces.mismatches import mismatch_resolution_push
-from traces.notify import backoff_seconds, mismatch_notify, notify_pending_sweep
+from triage.github import GitHubError
+from triage.notify import backoff_seconds, mismatch_notify, notify_pending_sweep
+from triage.services import mismatch_resolution_push
+from triage.webhooks import webhook_deliveries_purge
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["mismatch_notify_sweep_task", "mismatch_notify_task", "mismatch_resolution_push_task"]
+__all__ = [
+    "mismatch_notify_sweep_task",
+    "mismatch_notify_task",
+    "mismatch_resolution_push_task",
+    "webhook_deliveries_purge_task",
+]
 
 RESOLUTION_MAX_RETRIES = 6
 
@@ -54,3 +65,9 @@ def schedule_notify_retry(mismatch_id, wait: float) -> None:
 def mismatch_notify_sweep_task() -> dict:
     """Periodic safety net (Celery beat): whatever is pending and due gets sent."""
     return dict(notify_pending_sweep(on_retry=schedule_notify_retry))
+
+
+@shared_task(name="traces.webhook_deliveries_purge", ignore_result=True)
+def webhook_deliveries_purge_task() -> int:
+    """Forgets applied GitHub deliveries past GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS."""
+    return webhook_deliveries_purge(older_than_days=settings.GITHUB_WEBHOOK_DELIVERY_RETENTION_DAYS)
