@@ -290,8 +290,8 @@ def _links(operation_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _idempotent_operations(generator) -> set[tuple[str, str]]:
-    """(path, method) of views whose handler is wrapped by `runtime.idempotency.idempotent`."""
-    from runtime.idempotency import idempotent
+    """(path, method) of views whose handler is wrapped by `aosproject.idempotency.idempotent`."""
+    from aosproject.idempotency import idempotent
 
     wrapper_code = idempotent(lambda self, request: None).__code__  # every wrapper shares this code object
     found = set()

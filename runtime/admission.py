@@ -21,8 +21,8 @@ from django.core.cache import cache
 from accounts.models import Tenant
 from aosproject.errors import ApiError
 from aosproject.log_throttle import LogThrottle
+from aosproject.redis_client import raw_redis
 from runtime.policy import run_lease_seconds
-from runtime.redis_client import raw_redis
 
 logger = logging.getLogger(__name__)
 # Redis down: one warning a minute, not two per run (as the rate limit and idempotency do).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 
 
 @shared_task(name="runtime.run_execute", acks_late=True)

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aosproject.errors import ApiError
-from runtime.idempotency import idempotent
+from aosproject.idempotency import idempotent
 
 EXECUTIONS: list[dict] = []
 

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Role
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 from tests.conftest import client_with_key
 from tests.runtime.helpers import RUNS
 from tests.runtime.pooled_server import PooledLiveServer

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from accounts.models import Role
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 from tests.conftest import client_with_key
 from tests.runtime.helpers import pure_plan
 from tests.runtime.pooled_server import PooledLiveServer

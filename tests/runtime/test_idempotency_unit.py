@@ -9,9 +9,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from runtime import idempotency
-from runtime.idempotency import _cache_key, _Claim, _db_claim, _request_hash
-from runtime.models import IdempotencyRecord
+from aosproject import idempotency
+from aosproject.idempotency import _cache_key, _Claim, _db_claim, _request_hash
+from aosproject.models import IdempotencyRecord
 from tests.runtime import idem_urls
 
 pytestmark = pytest.mark.urls("tests.runtime.idem_urls")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_scoping import TenantScopedAdminMixin
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 
 
 @admin.register(IdempotencyRecord)
