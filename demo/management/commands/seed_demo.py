@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo_key import demo_key_keep_or_create
 from accounts.models import Membership, Role, Tenant
+from demo.sample import seed_sample_data
 
 
 class Command(BaseCommand):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         shown_password = password if created or user.check_password(password) else "(changed; not shown)"
         Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": Role.ADMIN})
         raw, created_key = demo_key_keep_or_create(tenant=tenant, path=Path(key_file), rotate=new_key)
-        sample = self._seed_sample_data(tenant)
+        sample = seed_sample_data(tenant=tenant)
         kept = "new" if created_key else f"unchanged, kept in {key_file}"
         lines = [
             "Demo ready:",
@@ -54,10 +55,3 @@ class Command(BaseCommand):
         width = max(len(line) for line in lines) + 2
         framed = ["+" + "-" * width + "+", *(f"| {line.ljust(width - 2)} |" for line in lines), "+" + "-" * width + "+"]
         self.stdout.write("\n".join(framed))
-
-    def _seed_sample_data(self, tenant) -> str:
-        try:
-            from runtime.demo import seed_sample_data
-        except ImportError:
-            return "none"
-        return seed_sample_data(tenant=tenant)

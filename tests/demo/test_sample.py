@@ -1,6 +1,6 @@
-"""`runtime.demo.seed_sample_data` (used by `manage.py seed_demo`)."""
+"""`demo.sample.seed_sample_data` (used by `manage.py seed_demo`)."""
 
-from runtime.demo import seed_sample_data
+from demo.sample import seed_sample_data
 from traces.models import Trace, TraceSource
 
 
