@@ -160,7 +160,15 @@ if DATABASE_URL and DATABASE_URL.partition("://")[0] not in DATABASE_SCHEMES:
     # Reported by the system check aos.E002; the dummy engine refuses every query meanwhile.
     DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 elif DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Behind PgBouncer in transaction mode: DB_DISABLE_SERVER_SIDE_CURSORS=1 (`.iterator()` then
+    # fetches client-side; a WITH HOLD cursor would not survive the pooler; docs/operations.md).
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+            disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
+        )
+    }
 else:
     DATABASES = {
         "default": {
