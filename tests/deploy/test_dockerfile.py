@@ -11,10 +11,10 @@ import json
 import re
 import secrets
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import requests
 from cryptography.fernet import Fernet
 
@@ -90,7 +90,6 @@ def test_it_copies_only_files_that_exist():
 
 def test_it_collects_static_files_without_a_database_or_secrets(tmp_path):
     """The build's collectstatic step, as a dry run: it must import settings with no secret set."""
-    import subprocess
 
     env = {"PATH": str(Path(sys.executable).parent), "DEBUG": "1", "AOS_ENV_FILE": str(tmp_path / "none")}
     done = subprocess.run(
@@ -161,4 +160,15 @@ def _answered(url: str) -> requests.Response | None:
         return None
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_it_installs_the_sdk_as_a_regular_package_in_the_builder():
+    """The builder's sed, run on requirements.txt: no editable install is left (no /src at run time)."""
+
+    runs = " ".join(item["value"] for item in dockerfile().structure if item["instruction"] == "RUN")
+    expression = re.search(r"sed '([^']+)' requirements.txt", runs)
+    assert expression, "the builder no longer rewrites requirements.txt"
+    done = subprocess.run(
+        ["sed", expression.group(1), "requirements.txt"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    lines = [line.strip() for line in done.stdout.splitlines()]
+    assert "./sdk/python" in lines
+    assert not [line for line in lines if line.startswith("-e")]
