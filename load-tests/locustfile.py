@@ -7,7 +7,10 @@
 Each simulate answer is checked for parity (same plan and seed → byte-identical body, PRODUCT.md §4)
 and reported as a request named "parity" (type CHECK), so the check lands in the CSV stats next to
 the HTTP requests. Env: AOS_API_KEY (required), AOS_EXPECTED_SHA256 (optional known body hash),
-AOS_WAIT_MIN / AOS_WAIT_MAX (seconds between requests per user, default 0.05 / 0.2).
+AOS_WAIT_MIN / AOS_WAIT_MAX (seconds between requests per user, default 0.05 / 0.2),
+AOS_LOAD_PROFILE: `simulate` (default: simulate only), `mixed` (`make load`: 9 simulate to 1 async run,
+`POST /api/v1/runtime/runs` named "runs") or `health` (`GET /health` only, the baseline `make load`
+compares simulate's throughput with).
 """
 
 from __future__ import annotations
@@ -17,28 +20,31 @@ import json
 import os
 
 import gevent
-from locust import HttpUser, between, events, stats, task
+from locust import HttpUser, between, events, stats
 
 API_KEY = os.environ.get("AOS_API_KEY", "")
 EXPECTED_SHA256 = os.environ.get("AOS_EXPECTED_SHA256", "")
+PROFILE = os.environ.get("AOS_LOAD_PROFILE", "simulate")
+PROFILES = ("simulate", "mixed", "health")
 
 # The same pure, deterministic plan as simulate_k6.js.
-BODY = json.dumps(
-    {
-        "seed": 42,
-        "budget_cents": 100,
-        "plan": [
-            {
-                "skill": "json_transform",
-                "params": {"payload": {"price": {"usd": 97000}}, "mapping": {"usd": "price.usd"}},
-            },
-            {
-                "skill": "llm_invoke",
-                "params": {"messages": [{"role": "user", "content": "BTC at {{ steps[0].output.usd }}"}]},
-            },
-        ],
-    }
-)
+PLAN_BODY = {
+    "seed": 42,
+    "budget_cents": 100,
+    "plan": [
+        {
+            "skill": "json_transform",
+            "params": {"payload": {"price": {"usd": 97000}}, "mapping": {"usd": "price.usd"}},
+        },
+        {
+            "skill": "llm_invoke",
+            "params": {"messages": [{"role": "user", "content": "BTC at {{ steps[0].output.usd }}"}]},
+        },
+    ],
+}
+BODY = json.dumps(PLAN_BODY)
+# An async run of the same pure plan: 202 queued, executed by a Celery worker.
+RUN_BODY = json.dumps({**PLAN_BODY, "wait": False})
 
 
 # locust rewrites the --csv files every CSV_STATS_INTERVAL_SEC and does not write them again at exit, so
@@ -58,7 +64,9 @@ class ParityError(Exception):
 
 @events.test_start.add_listener
 def _require_api_key(environment, **kwargs):
-    if not API_KEY:
+    if PROFILE not in PROFILES:
+        raise SystemExit(f"AOS_LOAD_PROFILE must be one of {', '.join(PROFILES)}, not {PROFILE!r}")
+    if not API_KEY and PROFILE != "health":
         raise SystemExit("AOS_API_KEY is not set (manage.py create_api_key --tenant T --role developer)")
 
 
@@ -75,7 +83,6 @@ class SimulateUser(HttpUser):
     def on_start(self) -> None:
         self.reference_sha256 = EXPECTED_SHA256
 
-    @task
     def simulate(self) -> None:
         headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
         with self.client.post(
@@ -100,3 +107,20 @@ class SimulateUser(HttpUser):
             exception=error,
             context={},
         )
+
+    def run_async(self) -> None:
+        headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+        with self.client.post(
+            "/api/v1/runtime/runs", data=RUN_BODY, headers=headers, name="runs", catch_response=True
+        ) as response:
+            if response.status_code != 202:
+                response.failure(f"status {response.status_code}")
+
+    def health(self) -> None:
+        self.client.get("/health", name="health")
+
+    tasks = {
+        "simulate": {simulate: 1},
+        "mixed": {simulate: 9, run_async: 1},
+        "health": {health: 1},
+    }.get(PROFILE, {simulate: 1})
