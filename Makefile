@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 AOS_BASE_URL ?= http://$(HOST):$(PORT)
 NEW_KEY ?=
 
-.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz
+.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz e2e load
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -78,6 +78,21 @@ FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
 fuzz: install
 	LOG_LEVEL=WARNING FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_WORKERS=$(FUZZ_WORKERS) \
 	FUZZ_PHASES=$(FUZZ_PHASES) $(BIN)/pytest -p no:cacheprovider -q -s tests/contract/test_fuzz.py
+
+# The production shape on this machine (e2e/stack.py: gunicorn, Celery worker and beat, PostgreSQL, its own
+# Redis, Alertmanager, Prometheus, the Pushgateway, the GitHub stand-in; DEBUG=0, free loopback ports), the
+# e2e/ suite through HTTP, then `e2e_report` of its JUnit XML. Everything started is stopped, also on failure.
+# E2E_ARGS: extra pytest arguments (e.g. "-x" or "-k health"); E2E_PG_SERVER: the PostgreSQL server to use.
+E2E_ARGS ?=
+e2e: install
+	$(BIN)/python -m e2e run $(E2E_ARGS)
+
+# locust against the same stack: /health alone, then simulate + async runs + parity; `slo_report --strict`;
+# the report (date, machine facts, figures, targets) saved under load-tests/results/.
+LOAD_USERS ?= 25
+LOAD_SECONDS ?= 60
+load: install
+	LOAD_USERS=$(LOAD_USERS) LOAD_SECONDS=$(LOAD_SECONDS) $(BIN)/python -m e2e load
 
 lint: install
 	$(BIN)/ruff check .
