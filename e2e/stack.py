@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import yaml
@@ -446,5 +445,5 @@ def versions(stack: Stack) -> dict[str, str]:
         "postgresql": str(pg_version),
         "redis": str(info["redis_version"]),
         "platform": platform.platform(),
-        "host": urlsplit(f"//{platform.node()}").hostname or platform.node(),
+        "host": platform.node(),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,16 +136,20 @@ def test_it_runs_make_e2e_and_stops_everything(tmp_path):
 
 @needs_tools
 def test_it_runs_make_load_and_saves_the_report(tmp_path):
-    """The README's `make load`, for 2 s per phase with 2 users; the report lands in LOAD_RESULTS_DIR."""
+    """The README's `make load`, for 5 s per phase with 2 users; the report lands in LOAD_RESULTS_DIR."""
     needs_postgres()
-    result, state = _run_make(["load", "LOAD_SECONDS=2", "LOAD_USERS=2"], tmp_path, LOAD_RESULTS_DIR=str(tmp_path))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result, state = _run_make(["load", "LOAD_SECONDS=5", "LOAD_USERS=2"], tmp_path, LOAD_RESULTS_DIR=str(tmp_path))
+    # Exit 1 = an SLO failed under --strict: on a busy machine that can be latency, which a test never asserts.
+    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
     [report] = tmp_path.glob("*/report.md")
     text = report.read_text()
     for fact in ("| cores | ", "| python | ", "| postgresql | ", "| redis | ", "simulate p95 < 50 ms"):
         assert fact in text
-    assert "0 not passing" in text
     summary = json.loads(report.with_name("results.json").read_text())
+    assert summary["slo_report"]["exit_code"] == result.returncode
+    slo = summary["slo_report"]["text"]
+    for name in ("error rate", "availability", "parity failures"):
+        assert re.search(rf"^{name} .* PASS$", slo, re.MULTILINE), slo
     simulate = next(row for row in summary["phases"]["mixed"] if row["name"] == "simulate")
     assert simulate["requests"] > 0 and simulate["failures"] == 0
     assert _leftovers(state["workdir"]) == [] and _databases(state["database"]) == []
