@@ -20,7 +20,7 @@ from aosproject.api import (
 from aosproject.datetimes import parse_rfc3339
 from runtime.plans import PlanInvalid, plan_validate
 from traces.models import Trace
-from traces.serializers import TraceStepSerializer  # one step shape for runs and traces
+from traces.serializers import PARITY_HELP, TraceStepSerializer  # one step shape for runs and traces
 
 MAX_SAFE_INT = 2**53 - 1  # canonical JSON (RFC 8785) numbers are IEEE doubles
 
@@ -113,10 +113,12 @@ class RunSerializer(serializers.ModelSerializer):
             "total_cost_cents",
             "total_duration_ms",
             "replay_of",
+            "parity",
             "metadata",
             "created_at",
             "finished_at",
         ]
+        extra_kwargs = {"parity": {"help_text": PARITY_HELP}}
 
     def get_replay_of(self, trace: Trace) -> str | None:
         """The id replay answered as `original_run_id`: the run id, or the trace id of an ingested trace."""

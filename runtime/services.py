@@ -349,6 +349,7 @@ def run_replay(
                 frozen_timestamp=original.frozen_timestamp,
                 status=TraceStatus.RUNNING,
                 budget_cents=policy.budget_cents,
+                parity=parity,
                 metadata={"replay": {"mode": mode, "parity": parity}},
             )
             execution_store(trace=replay, execution=execution)

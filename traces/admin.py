@@ -24,7 +24,9 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
+from aosproject.plurals import counted
 from runtime.admin_replay import replay_from_admin
+from traces.admin_parity import ParityListFilter, parity_badge
 from traces.admin_trace_page import ReplayForm, short_id, trace_page_context, utc_time
 from traces.models import Trace
 from traces.services import trace_compare, trace_pin
@@ -78,6 +80,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "source",
         "status",
         "agent",
+        "replay_parity",
         "steps",
         "root",
         "pinned",
@@ -89,6 +92,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         TenantListFilter,
         "source",
         "status",
+        ParityListFilter,
         "pinned",
         "redacted",
         ("created_at", admin.DateFieldListFilter),
@@ -159,6 +163,10 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def agent(self, trace: Trace) -> str:
         return short_id(trace.agent_id, keep=16)
 
+    @admin.display(description="parity", ordering="parity")
+    def replay_parity(self, trace: Trace) -> str:
+        return parity_badge(trace)
+
     @admin.display(description="steps", ordering="total_steps")
     def steps(self, trace: Trace) -> int:
         return trace.total_steps
@@ -193,11 +201,11 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Pin selected traces (kept by retention)", permissions=["pin"])
     def pin_selected(self, request, queryset):
-        self.message_user(request, f"Pinned {trace_pin(traces=queryset, pinned=True)} trace(s).")
+        self.message_user(request, f"Pinned {counted(trace_pin(traces=queryset, pinned=True), 'trace')}.")
 
     @admin.action(description="Unpin selected traces", permissions=["pin"])
     def unpin_selected(self, request, queryset):
-        self.message_user(request, f"Unpinned {trace_pin(traces=queryset, pinned=False)} trace(s).")
+        self.message_user(request, f"Unpinned {counted(trace_pin(traces=queryset, pinned=False), 'trace')}.")
 
     @admin.action(description="Compare the two selected traces", permissions=["view"])
     def compare_selected(self, request, queryset):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 
-from aosproject.filters import BooleanFilter, ChoiceFilter, DateTimeFilter
+from aosproject.filters import BooleanFilter, ChoiceFilter, DateTimeFilter, ParityFilter
 from traces.models import Trace, TraceSource, TraceStatus, TraceStep
 
 
 class TraceFilter(django_filters.FilterSet):
     status = ChoiceFilter(choices=TraceStatus.choices)
     source = ChoiceFilter(choices=TraceSource.choices)
+    parity = ParityFilter()
     agent_id = django_filters.CharFilter()
     root_hash = django_filters.CharFilter()
     plan_hash = django_filters.CharFilter()

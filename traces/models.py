@@ -73,6 +73,9 @@ class Trace(models.Model):
     status = models.CharField(max_length=16, choices=TraceStatus.choices, default=TraceStatus.QUEUED)
     root_hash = models.CharField(max_length=64, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # A replay's outcome: True when it matched its original, False when it diverged; None for
+    # anything that is not a replay (runs, simulations, ingested traces).
+    parity = models.BooleanField(null=True, blank=True)
     budget_cents = models.IntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
@@ -100,6 +103,9 @@ class Trace(models.Model):
             models.Index(fields=["tenant", "root_hash"], name="trace_tenant_root_hash"),
             models.Index(fields=["tenant", "plan_hash"], name="trace_tenant_plan_hash"),
             models.Index(fields=["created_at", "pinned"], name="trace_retention"),
+            # The list filters (`?status=`, `?parity=`) keep the newest-first cursor order.
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="trace_tenant_status"),
+            models.Index(fields=["tenant", "parity", "-created_at", "-id"], name="trace_tenant_parity"),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from aosproject.api import (
 from aosproject.errors import ApiError
 from traces.models import ReplayBehaviour, StepStatus, Trace, TraceStatus, TraceStep
 
+PARITY_HELP = "A replay's outcome: true matched its original, false diverged; null when not a replay."
 TRACE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 
@@ -145,6 +146,7 @@ class TraceSerializer(serializers.ModelSerializer):
             "tenant",
             "source",
             "replay_of",
+            "parity",
             "agent_id",
             "plan_hash",
             "seed",
@@ -164,6 +166,7 @@ class TraceSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"parity": {"help_text": PARITY_HELP}}
 
     def get_tenant(self, trace: Trace) -> str:
         # Annotated by the API querysets (no join per row); falls back for plain instances.

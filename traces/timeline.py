@@ -30,13 +30,12 @@ _TOKEN_KEYS = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_
 def trace_parity(trace: Trace) -> bool | None:
     """True/False for a replay (did it reproduce the original?), None for anything else.
 
-    The one place that knows where parity is stored (today the replay's metadata).
+    The `Trace.parity` column (docs/decisions/0037), written by the replay and backfilled from the
+    replay's metadata for older rows.
     """
     if trace.source != TraceSource.REPLAY:
         return None
-    replay = (trace.metadata or {}).get("replay")
-    parity = replay.get("parity") if isinstance(replay, dict) else None
-    return parity if isinstance(parity, bool) else None
+    return trace.parity
 
 
 def replay_mismatch(trace: Trace):

@@ -86,7 +86,7 @@ def test_it_pins_and_unpins_as_an_operator_only(client, alice, bob, tenant_a):
     assert not Trace.objects.filter(pinned=True).exists()  # developers may not pin
 
     response = login(client, alice).post(LIST, data, follow=True)
-    assert "Pinned 2 trace(s)." in response.content.decode()
+    assert "Pinned 2 traces." in response.content.decode()
     assert set(Trace.objects.filter(pinned=True).values_list("trace_id", flat=True)) == {"p0", "p1"}
     client.post(LIST, {"action": "unpin_selected", "_selected_action": [traces[0].pk]})
     assert set(Trace.objects.filter(pinned=True).values_list("trace_id", flat=True)) == {"p1"}

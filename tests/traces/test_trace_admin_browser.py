@@ -33,7 +33,7 @@ def test_it_pins_and_compares_traces_in_the_browser(live_server, tenant_a, tenan
         rows.first.locator("input.action-select").check()
         page.select_option("select[name=action]", "pin_selected")
         page.click("button[name=index]")
-        expect(page.locator(".messagelist")).to_contain_text("Pinned 1 trace(s).")
+        expect(page.locator(".messagelist")).to_contain_text("Pinned 1 trace.")
 
         # The read-only trace page, then "Compare with…" the replay.
         page.locator("#result_list tbody tr th a").first.click()

@@ -153,12 +153,14 @@ def test_it_finds_the_diverging_step_from_the_hashes_without_a_mismatch(client, 
 
 
 @pytest.mark.django_db
-def test_it_reads_parity_from_the_replay_metadata(tenant_a):
+def test_it_reads_parity_from_the_column_of_replays_only(tenant_a):
     original = bulk_trace(tenant_a, trace_id="orig", steps=3)
     same = bulk_trace(
         tenant_a, trace_id="same", steps=3, source="replay", replay_of=original, metadata={"replay": {"parity": True}}
     )
     odd = bulk_trace(tenant_a, trace_id="odd", steps=3, source="replay", metadata={"replay": "yes"})
+    Trace.objects.filter(pk=original.pk).update(parity=False)  # a run is no replay, whatever the column says
+    original.refresh_from_db()
     assert [trace_parity(t) for t in (original, same, odd)] == [None, True, None]
 
 

@@ -76,7 +76,10 @@ def bulk_trace(
     """
     from traces.models import TraceStep
 
+    replay = (metadata or {}).get("replay")
+    parity = replay.get("parity") if source == "replay" and isinstance(replay, dict) else None
     trace = Trace.objects.create(
+        parity=parity if isinstance(parity, bool) else None,  # as run_replay stores it, next to the metadata
         trace_id=trace_id,
         run_id=run_id or f"run-{trace_id}",
         tenant=tenant,
