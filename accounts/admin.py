@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.admin_scoping import PLATFORM, PlatformAdminMixin, TenantScopedAdminMixin
 from accounts.models import ApiKey, Membership, Tenant
+from aosproject.plurals import counted
 
 
 def _platform_only(model, admin_class=None) -> None:
@@ -150,4 +151,4 @@ class ApiKeyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} API key(s).")
+        self.message_user(request, f"Revoked {counted(count, 'API key')}.")

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms import ModelChoiceField
 
 from accounts.models import ROLE_RANK, Membership, Role, Tenant
+from aosproject.plurals import counted
 
 # A role name for "superusers only" (platform staff), e.g. adding or deleting tenants.
 PLATFORM = "platform"
@@ -227,7 +228,7 @@ class TenantScopedAdminMixin:
             if skipped:
                 modeladmin.message_user(
                     request,
-                    f"Skipped {skipped} selected object(s): your role in their tenant does not allow this.",
+                    f"Skipped {counted(skipped, 'selected object')}: your role in their tenant does not allow this.",
                     messages.WARNING,
                 )
             if skipped and not allowed.exists():

@@ -446,6 +446,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Admin dates to the second with the zone ("2026-12-01 13:22:04 UTC"): aosproject/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["aosproject.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from mozilla_django_oidc import urls as oidc_urls
 from mozilla_django_oidc.views import OIDCLogoutView
@@ -7,6 +8,9 @@ from mozilla_django_oidc.views import OIDCLogoutView
 from accounts.oidc import sso_only
 from aosproject import errors, views
 from traces.api import TraceListCreateView
+
+# The console's name on every admin page, the login page and the browser tab (not "Django administration").
+admin.site.site_header = admin.site.site_title = "AOS Control Plane"
 
 handler400 = "aosproject.errors.handler400"
 handler403 = "aosproject.errors.handler403"
@@ -26,6 +30,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The operator console is the only HTML here: `/` (and the admin's "View site") lead to it.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
     path("health", views.health, name="health"),
     path("ready", views.ready, name="ready"),
     path("", include("aosproject.metrics_urls")),

@@ -146,7 +146,7 @@ def test_it_revokes_keys_from_the_admin_action(admin_client, tenant_a):
         {"action": "revoke_selected", "_selected_action": [first.pk]},
         follow=True,
     )
-    assert "Revoked 1 API key(s)." in response.content.decode()
+    assert "Revoked 1 API key." in response.content.decode()
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.revoked and not second.revoked
