@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from accounts.admin_scoping import PlatformAdminMixin
-from alerts.models import Alert
+from alerts.models import Alert, AlertStatus
 from alerts.synthetic import runbook_url
 from traces.admin import pretty_json
 
@@ -21,7 +26,7 @@ class AlertAdmin(PlatformAdminMixin, admin.ModelAdmin):
     list_display = [
         "alertname",
         "severity",
-        "status",
+        "state",
         "tenant_label",
         "injected",
         "starts_at",
@@ -44,8 +49,33 @@ class AlertAdmin(PlatformAdminMixin, admin.ModelAdmin):
         qs = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name == "alerts_alert_changelist":
-            qs = qs.defer("labels", "annotations", "generator_url")  # not shown in the list
+            qs = qs.defer("labels", "annotations", "generator_url").with_episode_end()  # not shown in the list
         return qs
+
+    def get_urls(self):
+        now = self.admin_site.admin_view(self.current_view)
+        return [path("now/", now, name="alerts_alert_now"), *super().get_urls()]
+
+    def current_view(self, request):
+        """Alerts grouped by fingerprint with their current state; `?state=firing` (default), `resolved`, `all`."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        state = request.GET.get("state", AlertStatus.FIRING)
+        if state not in (*AlertStatus.values, "all"):
+            state = AlertStatus.FIRING
+        rows = Alert.objects.current().defer("labels", "generator_url").order_by("-starts_at", "-id")
+        if state != "all":
+            rows = rows.filter(status=state)
+        page = Paginator(rows, self.list_per_page).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Alerts firing now" if state == AlertStatus.FIRING else "Alerts by fingerprint",
+            "state": state,
+            "states": [(AlertStatus.FIRING, "firing now"), (AlertStatus.RESOLVED, "resolved"), ("all", "all")],
+            "page": page,
+        }
+        return TemplateResponse(request, "admin/alerts/alert/now.html", context)
 
     def get_readonly_fields(self, request, obj=None):
         return flatten_fieldsets(self.fieldsets)
@@ -59,6 +89,25 @@ class AlertAdmin(PlatformAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="status", ordering="status")
+    def state(self, alert: Alert) -> str:
+        """Firing in red only while the episode is open: a resolved episode's firing row reads as history."""
+        if alert.status == AlertStatus.RESOLVED:
+            return format_html(
+                '<span class="aos-alert-resolved" style="color:var(--message-success-fg, #2a7a2a)">{}</span>',
+                "resolved",
+            )
+        if getattr(alert, "episode_resolved", False):
+            when = alert.episode_resolved_at
+            shown = formats.date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "later"
+            return format_html(
+                '<span class="aos-alert-was-firing" style="color:var(--body-quiet-color)">fired, resolved {}</span>',
+                shown,
+            )
+        return format_html(
+            '<strong class="aos-alert-firing" style="color:var(--error-fg, #ba2121)">{}</strong>', "firing"
+        )
 
     @admin.display(description="labels")
     def labels_pretty(self, alert: Alert) -> str:

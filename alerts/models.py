@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Subquery, Sum, Value, When
 
 
 class AlertStatus(models.TextChoices):
@@ -16,6 +17,36 @@ class AlertQuerySet(models.QuerySet):
 
     def injected(self) -> AlertQuerySet:
         return self.filter(injected=True)
+
+    def with_episode_end(self) -> AlertQuerySet:
+        """Annotates `episode_resolved_at`: when the row's episode (fingerprint, start) was resolved, or None.
+
+        A firing row stays in the table after its resolve arrives (a second row); this is what
+        tells the list that the firing row is history, not a page to answer.
+        """
+        resolved = Alert.objects.filter(
+            fingerprint=OuterRef("fingerprint"), starts_at=OuterRef("starts_at"), status=AlertStatus.RESOLVED
+        )
+        return self.annotate(
+            episode_resolved=Exists(resolved),
+            episode_resolved_at=Subquery(resolved.order_by("-id").values("ends_at")[:1]),
+        )
+
+    def current(self) -> AlertQuerySet:
+        """One row per fingerprint, its current state: the newest episode, its resolve over its firing.
+
+        Annotated with `episodes` (how often the fingerprint fired) and `notifications_total`.
+        """
+        same = Alert.objects.filter(fingerprint=OuterRef("fingerprint"))
+        resolved_first = Case(
+            When(status=AlertStatus.RESOLVED, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
+        latest = same.annotate(resolved_first=resolved_first).order_by("-starts_at", "-resolved_first", "-id")
+        totals = same.order_by().values("fingerprint")
+        return self.filter(pk=Subquery(latest.values("pk")[:1])).annotate(
+            episodes=Subquery(totals.annotate(n=Count("starts_at", distinct=True)).values("n")),
+            notifications_total=Subquery(totals.annotate(n=Sum("notifications")).values("n")),
+        )
 
 
 class Alert(models.Model):

@@ -243,7 +243,7 @@ def test_it_acts_only_on_the_selected_objects_of_tenants_where_the_role_holds(cl
 
     assert Trace.objects.get(pk=world.a.trace.pk).pinned
     assert not Trace.objects.get(pk=world.b.trace.pk).pinned
-    assert "Skipped 1 selected object(s)" in response.content.decode()
+    assert "Skipped 1 selected object:" in response.content.decode()
 
 
 LOOK = {
