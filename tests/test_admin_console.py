@@ -65,3 +65,23 @@ def test_it_shows_list_times_to_the_second_in_utc(client, alice, tenant_a):
 def test_it_counts_nouns_in_the_right_number():
     assert [counted(n, "mismatch", "mismatches") for n in (0, 1, 2)] == ["0 mismatches", "1 mismatch", "2 mismatches"]
     assert [counted(n, "step") for n in (1, 3)] == ["1 step", "3 steps"]
+
+
+@pytest.mark.django_db
+def test_it_lists_the_diverged_replays_under_the_admin_link_the_readme_gives(client, root, tenant_a):
+    from pathlib import Path
+
+    from traces.models import Trace, TraceSource
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    link = "/admin/traces/trace/?parity=false"
+    assert f"(`{link}`)" in readme
+    original = Trace.objects.create(tenant=tenant_a, trace_id="tr_original", source=TraceSource.INGEST)
+    for trace_id, parity in (("tr_diverged", False), ("tr_matched", True)):
+        Trace.objects.create(
+            tenant=tenant_a, trace_id=trace_id, source=TraceSource.REPLAY, replay_of=original, parity=parity
+        )
+    client.force_login(root)
+    page = client.get(link).content.decode()
+    assert "tr_diverged" in page and "tr_matched" not in page and "tr_original" not in page
+    assert "aos-parity-diverged" in page
