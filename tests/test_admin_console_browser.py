@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import admin_page, needs_chromium
+from tests.browser import admin_page, needs_chromium, screenshots_publish
 
 pytestmark = needs_chromium
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1400, 1024, 800])
-def test_it_renders_the_dashboards_box_on_one_line_per_link(live_server, django_user_model, monkeypatch, width):
+def test_it_renders_the_dashboards_box_on_one_line_per_link(
+    live_server, django_user_model, monkeypatch, tmp_path, width
+):
     from playwright.sync_api import expect
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,4 +31,7 @@ def test_it_renders_the_dashboards_box_on_one_line_per_link(live_server, django_
         assert box["width"] >= 150, (width, box)
         module = page.locator("#aos-dashboards").bounding_box()
         assert module is not None and module["height"] < 200, (width, module)
-        page.screenshot(path=f"/tmp/polish/index-{width}.png", full_page=True)
+        shot = tmp_path / "admin-index.png"
+        page.screenshot(path=shot, full_page=True)
+    if width == 1400:
+        screenshots_publish({"admin-index.png": shot})
