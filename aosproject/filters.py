@@ -59,22 +59,22 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = Rfc3339Field
 
 
-PARITY_CHOICES = [("true", "matched"), ("false", "diverged"), ("null", "not a replay")]
+PARITY_CHOICES = [("true", "matched"), ("false", "diverged"), ("none", "not a replay")]
 
 
 class ParityFilter(ChoiceFilter):
-    """`?parity=true|false|null`: replays that matched, replays that diverged, traces that are no replay."""
+    """`?parity=true|false|none`: replays that matched, replays that diverged, traces that are no replay."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("choices", PARITY_CHOICES)
         kwargs.setdefault(
-            "help_text", "true: replays that matched; false: replays that diverged; null: traces that are not replays."
+            "help_text", "true: replays that matched; false: replays that diverged; none: traces that are not replays."
         )
         super().__init__(**kwargs)
 
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        if value == "null":
+        if value == "none":
             return qs.filter(**{f"{self.field_name}__isnull": True})
         return qs.filter(**{self.field_name: value == "true"})

@@ -34,14 +34,14 @@ class ParityListFilter(admin.SimpleListFilter):
     parameter_name = "parity"
 
     def lookups(self, request, model_admin):
-        return [("false", "diverged"), ("true", "matched"), ("null", "not a replay")]
+        return [("false", "diverged"), ("true", "matched"), ("none", "not a replay")]
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value == "null":
+        if value == "none":
             return queryset.filter(parity__isnull=True)
         if value in ("true", "false"):
             return queryset.filter(parity=value == "true")
         if value is not None:  # the admin answers with its "?e=1" page instead of listing everything
-            raise IncorrectLookupParameters(f"parity={value!r}: use true, false or null.")
+            raise IncorrectLookupParameters(f"parity={value!r}: use true, false or none.")
         return queryset

@@ -48,7 +48,7 @@ def test_it_badges_a_diverged_replay_differently_from_one_that_matched(client, a
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("value", "listed"), [("false", {"replay-diverged"}), ("true", {"replay-matched"}), ("null", {"orig-run"})]
+    ("value", "listed"), [("false", {"replay-diverged"}), ("true", {"replay-matched"}), ("none", {"orig-run"})]
 )
 def test_it_filters_the_list_by_parity_within_the_members_tenant(client, alice, traces, value, listed):
     client.force_login(alice)
