@@ -59,7 +59,7 @@ def test_it_shows_list_times_to_the_second_in_utc(client, alice, tenant_a):
         store(tenant_a, trace_id="timed")
     client.force_login(alice)
     page = client.get("/admin/traces/trace/").content.decode()
-    assert '<td class="field-created_at nowrap">2026-12-01 13:22:04 UTC</td>' in page
+    assert "2026-12-01 13:22:04 UTC" in page
 
 
 def test_it_counts_nouns_in_the_right_number():
