@@ -60,7 +60,7 @@ def trace_page_context(*, trace: Trace, query, can_replay: bool) -> dict[str, An
         trace=trace, page=query.get("steps_page"), focus=query.get("step"), diverged_at=diverged_at
     )
     # Related managers point each row back at `trace`: its foreign key must be loaded (or one query a row).
-    replay_fields = ("pk", "replay_of_id", "trace_id", "source", "status", "metadata", "created_at")
+    replay_fields = ("pk", "replay_of_id", "trace_id", "source", "status", "parity", "created_at")
     replays = list(trace.replays.only(*replay_fields).order_by("-created_at", "-id")[: LINKED + 1])
     mismatch_fields = ("pk", "trace_id", "step_index", "reason", "resolved", "created_at")
     mismatches = list(trace.mismatches.only(*mismatch_fields).order_by("-created_at")[: LINKED + 1])
