@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantScopedAdminMixin
+from aosproject.plurals import counted
 from triage.github import GitHubError
 from triage.models import Mismatch, NotificationState
 from triage.notify import mismatch_issue_file, notification_requeue
@@ -162,7 +163,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 errors.append(result.error)
         level = messages.ERROR if outcomes["failed"] else messages.SUCCESS
         summary = (
-            f"Filed {outcomes['sent']} GitHub issue(s); {outcomes['retry']} will be retried; "
+            f"Filed {counted(outcomes['sent'], 'GitHub issue')}; {outcomes['retry']} will be retried; "
             f"{outcomes['failed']} failed; {outcomes['skipped']} skipped (already linked or in progress)."
         )
         self.message_user(request, summary + (f" Last error: {errors[-1]}" if errors else ""), level)
@@ -183,10 +184,10 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 self.message_user(
                     request,
                     format_html(
-                        'Filed <a href="{}">issue #{}</a> for {} mismatch(es) of {}.',
+                        'Filed <a href="{}">issue #{}</a> for {} of {}.',
                         ref.url,
                         ref.number,
-                        len(mismatches),
+                        counted(len(mismatches), "mismatch", "mismatches"),
                         mismatches[0].tenant,
                     ),
                     messages.SUCCESS,
@@ -204,7 +205,11 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     resolved += 1
                 except AlreadyResolved:
                     skipped += 1
-            self.message_user(request, f"Resolved {resolved} mismatch(es); {skipped} were already resolved.")
+            self.message_user(
+                request,
+                f"Resolved {counted(resolved, 'mismatch', 'mismatches')}; "
+                f"{skipped} {'was' if skipped == 1 else 'were'} already resolved.",
+            )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -226,4 +231,8 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         for mismatch_id in ids:
             transaction.on_commit(lambda m=str(mismatch_id): mismatch_notify_task.delay(m), robust=True)
         sent_already = queryset.filter(notification_state=NotificationState.SENT).count()
-        self.message_user(request, f"Queued {len(ids)} notification(s); {sent_already} already sent were left alone.")
+        self.message_user(
+            request,
+            f"Queued {counted(len(ids), 'notification')}; "
+            f"{sent_already} already sent {'was' if sent_already == 1 else 'were'} left alone.",
+        )

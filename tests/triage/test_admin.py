@@ -124,7 +124,7 @@ def test_it_files_github_issues_from_the_list(github_on, tenant_a, alice, admin_
     Mismatch.objects.update(notification_state="failed")
     settings.GITHUB_TOKEN = "ghp_standin_token"
     response = act(admin_client_for(alice), "file_github_issue", [first, second])
-    assert "Filed 2 GitHub issue(s)" in response.content.decode()
+    assert "Filed 2 GitHub issues;" in response.content.decode()
     assert len(github_on.created_issues()) == 2
     assert set(Mismatch.objects.values_list("notification_state", "notification_channel")) == {("sent", "github")}
     # A second click does not file again.
@@ -148,7 +148,7 @@ def test_it_retries_failed_notifications(
     Mismatch.objects.filter(pk=mismatch.pk).update(notification_state="failed", notification_attempts=8)
     with django_capture_on_commit_callbacks(execute=True):
         response = act(admin_client_for(alice), "retry_notification", [mismatch])
-    assert "Queued 1 notification(s)" in response.content.decode()
+    assert "Queued 1 notification;" in response.content.decode()
     mismatch.refresh_from_db()
     assert (mismatch.notification_state, mismatch.notification_attempts) == ("sent", 1)
     assert len(github_on.created_issues()) == 1

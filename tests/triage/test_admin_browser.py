@@ -120,7 +120,7 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         expect(page.locator("#resolve-form")).to_be_visible()
         page.fill("#id_note", "Pinned the exchange-rate fixture; replays are deterministic again.")
         page.click("#resolve-form input[type=submit]")
-        expect(page.locator("ul.messagelist")).to_contain_text("Resolved 1 mismatch(es)")
+        expect(page.locator("ul.messagelist")).to_contain_text("Resolved 1 mismatch;")
 
         page.goto(f"{live_server.url}/admin/triage/mismatch/dashboard/")
         expect(page.locator("#mismatch-dashboard svg rect.bar")).to_have_count(30)
