@@ -67,24 +67,19 @@ def pretty_json(value: Any) -> str:
     )
 
 
-def short_hash(value: str) -> str:
-    return format_html('<code title="{}">{}…</code>', value, value[:12]) if value else "—"
-
-
 @admin.register(Trace)
 class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    # Fits 1400 px next to the navigation and the filters: ids shortened (whole on hover), the run
+    # id under the trace id, pinned/redacted as one column. Root and plan hashes: search, and the page.
     list_display = [
         "trace",
-        "run",
         "tenant",
         "source",
         "status",
         "agent",
         "replay_parity",
         "steps",
-        "root",
-        "pinned",
-        "redacted",
+        "flags",
         "created",
     ]
     list_display_links = ["trace"]
@@ -107,6 +102,11 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     actions = ["pin_selected", "unpin_selected", "compare_selected"]
     action_roles = {"pin": "operator", "replay": "operator"}
     change_form_template = "admin/traces/trace/change_form.html"
+
+    class Media:
+        css = {"all": ["traces/trace_page.css"]}
+        js = ["traces/trace_page.js"]
+
     # Several fields a line, so the header stays short and the step timeline is near the top.
     fieldsets = [
         (
@@ -151,17 +151,20 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def has_pin_permission(self, request, obj=None):
         return self.role_permission(request, "pin", obj)
 
-    @admin.display(description="trace", ordering="trace_id")
+    @admin.display(description="trace / run", ordering="trace_id")
     def trace(self, trace: Trace) -> str:
-        return short_id(trace.trace_id)
+        if not trace.run_id:
+            return short_id(trace.trace_id)
+        return format_html("{}<br><small>{}</small>", short_id(trace.trace_id), short_id(trace.run_id))
 
-    @admin.display(description="run", ordering="run_id")
-    def run(self, trace: Trace) -> str:
-        return short_id(trace.run_id or "")
+    @admin.display(description="flags")
+    def flags(self, trace: Trace) -> str:
+        shown = [name for name, on in (("pinned", trace.pinned), ("redacted", trace.redacted)) if on]
+        return format_html("<small>{}</small>", ", ".join(shown)) if shown else "—"
 
     @admin.display(description="agent", ordering="agent_id")
     def agent(self, trace: Trace) -> str:
-        return short_id(trace.agent_id, keep=16)
+        return short_id(trace.agent_id, keep=12)
 
     @admin.display(description="parity", ordering="parity")
     def replay_parity(self, trace: Trace) -> str:
@@ -171,13 +174,10 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def steps(self, trace: Trace) -> int:
         return trace.total_steps
 
-    @admin.display(description="root hash")
-    def root(self, trace: Trace) -> str:
-        return short_hash(trace.root_hash)
-
-    @admin.display(description="created", ordering="created_at")
+    @admin.display(description="created (UTC)", ordering="created_at")
     def created(self, trace: Trace) -> str:
-        return utc_time(trace.created_at)
+        day, time, _ = utc_time(trace.created_at).split(" ")
+        return format_html('<span class="aos-time" title="{} {} UTC">{}<br>{}</span>', day, time, day, time)
 
     @admin.display(description="updated")
     def updated(self, trace: Trace) -> str:
