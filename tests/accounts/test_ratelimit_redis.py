@@ -7,15 +7,10 @@ and fail-open when that Redis is stopped mid-test.
 from __future__ import annotations
 
 import logging
-import shutil
-import socket
-import subprocess
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 import time_machine
 from django.db import connection
 from prometheus_client import REGISTRY
@@ -24,11 +19,13 @@ from accounts.models import Role
 from accounts.principal import Principal
 from accounts.ratelimit import rate_limit_hit
 from tests.conftest import client_with_key
+from tests.faults.stack import OwnRedis, needs_redis_server
+from tests.procs import free_port
 
 FUSED = "accounts.ratelimit_cache.FusedCounterRedisCache"
 STOCK = "django_redis.cache.RedisCache"
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+pytestmark = needs_redis_server
 
 
 @pytest.fixture(autouse=True)
@@ -39,53 +36,12 @@ def _one_window():
         yield
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A throwaway redis-server on a free port; `stop()` kills it (the fault under test)."""
-
-    def __init__(self, tmp_path) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                self.client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.02)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def calls(self, command: str) -> int:
-        return int(self.client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=5)
-
-
 @pytest.fixture
 def own_redis(tmp_path):
+    """A throwaway redis-server on a free port; `stop()` kills it (the fault under test)."""
     server = OwnRedis(tmp_path)
     yield server
-    server.stop()
+    server.kill()
 
 
 def use_ratelimit_redis(settings, url: str, backend: str = FUSED) -> None:
