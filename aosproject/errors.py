@@ -7,10 +7,12 @@ Views raise `ApiError` (or DRF's exceptions); this handler turns all of them int
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -50,6 +52,26 @@ _CODES: dict[type, str] = {
     exceptions.ParseError: "malformed_json",
     exceptions.ValidationError: "validation_error",
 }
+
+
+# The database went away under the request (connection dropped, refused, failover): the server is
+# not broken, the dependency is unavailable. 503 with Retry-After, like a broker that is down; the
+# dead connection is closed at the end of the request and the next one reconnects (CONN_HEALTH_CHECKS).
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = "5"
+DATABASE_MESSAGE = "The database is unavailable; nothing was changed by this request unless it says so. Retry later."
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
+
+
+def database_unavailable_response(exc: BaseException, path: str) -> JsonResponse:
+    """The envelope for a database that went away, for middleware and Django's error handlers."""
+    logger.warning("database unavailable on %s: %s: %s", path, type(exc).__name__, str(exc).strip()[:200])
+    response = error_response("service_unavailable", DATABASE_MESSAGE, 503)
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    return response
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -99,6 +121,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.warning("RecursionError on %s", request.path if request is not None else "?")
         message = "A value in the request is nested too deeply to be processed (e.g. an expression's parentheses)."
         return Response(error_body("validation_error", message), status=400)
+    if is_database_unavailable(exc):
+        request = context.get("request")
+        path = request.path if request is not None else "?"
+        logger.warning("database unavailable on %s: %s: %s", path, type(exc).__name__, str(exc).strip()[:200])
+        body = error_body("service_unavailable", DATABASE_MESSAGE)
+        return Response(body, status=503, headers={"Retry-After": DATABASE_RETRY_AFTER})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -160,6 +188,10 @@ def api_not_found(request, *args, **kwargs):
 
 
 def handler500(request):
+    exc = sys.exc_info()[1]  # Django calls this inside its `except` block
+    if request.path.startswith("/api/") and is_database_unavailable(exc):
+        assert exc is not None
+        return database_unavailable_response(exc, request.path)
     if request.path.startswith("/api/"):
         return error_response("server_error", "Internal server error; it has been logged.", 500)
     from django.views.defaults import server_error

@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 
-from aosproject.errors import error_response
+from aosproject.errors import database_unavailable_response, error_response, is_database_unavailable
 
 request_logger = logging.getLogger("django.request")
 
@@ -60,6 +60,8 @@ class ApiDebugErrorMiddleware:
     def process_exception(self, request, exception):
         if not settings.DEBUG or not request.path.startswith("/api/"):
             return None
+        if is_database_unavailable(exception):
+            return database_unavailable_response(exception, request.path)
         request_logger.error("Internal Server Error: %s", request.path, exc_info=exception)
         return error_response(
             "server_error", f"Internal server error ({type(exception).__name__}); see the server log.", 500

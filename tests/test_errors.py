@@ -11,6 +11,7 @@ import pytest
 import requests
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.urls import path
 from rest_framework import serializers
@@ -73,11 +74,19 @@ class FailingView(APIView):
             raise SuspiciousOperation("odd header")
         if kind == "toobig":
             raise RequestDataTooBig("too big")
+        if kind == "dbdown":
+            raise OperationalError("terminating connection due to administrator command")
+        if kind == "dbclosed":
+            raise InterfaceError("connection already closed")
         raise RuntimeError("a real bug")
 
 
 def boom(request):
     raise RuntimeError("a bug outside the API")
+
+
+def plain_db_down(request):
+    raise OperationalError("connection refused")
 
 
 def plain_forbidden(request):
@@ -88,6 +97,7 @@ urlpatterns = [
     path("_test/boom", boom),
     path("_test/forbidden", plain_forbidden),
     path("api/v1/_test/forbidden", plain_forbidden),
+    path("api/v1/_test/dbdown", plain_db_down),
     path("api/v1/_test/things", ThingView.as_view()),
     path("api/v1/_test/orders", OrderView.as_view()),
     path("api/v1/_test/operator", OperatorOnlyView.as_view()),
@@ -243,6 +253,18 @@ def test_it_answers_unhandled_errors_with_a_json_500(api_a, settings, debug, cap
     body = assert_envelope(api_a.get("/api/v1/_test/fail/bug"), 500, "server_error")
     assert "a real bug" not in body["message"]  # no internals leak
     assert any(r.exc_info and "a real bug" in str(r.exc_info[1]) for r in caplog.records)  # but it is logged
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/api/v1/_test/fail/dbdown", "/api/v1/_test/fail/dbclosed", "/api/v1/_test/dbdown"])
+def test_it_answers_503_when_the_database_went_away(api_a, settings, debug, path):
+    """A dropped or refused database connection is the dependency's outage, not a bug (issue 17)."""
+    settings.DEBUG = debug
+    api_a.raise_request_exception = False
+    response = api_a.get(path)
+    body = assert_envelope(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
+    assert "administrator" not in body["message"] and "refused" not in body["message"]  # no internals leak
 
 
 def test_it_keeps_the_debug_500_page_outside_the_api(client, settings):
