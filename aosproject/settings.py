@@ -162,11 +162,14 @@ if DATABASE_URL and DATABASE_URL.partition("://")[0] not in DATABASE_SCHEMES:
 elif DATABASE_URL:
     # Behind PgBouncer in transaction mode: DB_DISABLE_SERVER_SIDE_CURSORS=1 (`.iterator()` then
     # fetches client-side; a WITH HOLD cursor would not survive the pooler; docs/operations.md).
+    # Persistent connections are checked before a request reuses them (CONN_HEALTH_CHECKS): one that
+    # PostgreSQL, PgBouncer or a failover dropped while idle is replaced instead of failing a request.
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
             disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     }
 else:
