@@ -214,7 +214,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A broker that is down must not hold a web thread: fail fast (POST /runs answers 503).
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# visibility_timeout: a message a worker took (acks_late) and never acknowledged, because the worker
+# was killed, goes back to the queue this long after it was delivered. Above the longest countdown
+# a task is retried with (mismatch notifications: 30 min), or Redis hands ETA tasks out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600),
+}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -403,6 +410,9 @@ GITHUB_CLOSE_ON_RESOLVE = env_bool("GITHUB_CLOSE_ON_RESOLVE", True)
 # PyGithub pauses this long between write calls (GitHub asks integrations to pace writes).
 GITHUB_WRITE_INTERVAL_SECONDS = env_float("GITHUB_WRITE_INTERVAL_SECONDS", 1.0)
 SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
+# A notification attempt holds its mismatch this long (traces/notify.py): longer than a few GitHub and
+# Slack calls with their 10 s timeouts. A worker killed mid-attempt delays the retry by at most this.
+MISMATCH_NOTIFY_LEASE_SECONDS = env_int("MISMATCH_NOTIFY_LEASE_SECONDS", 120)
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "ratelimit" if REDIS_URL else "default"

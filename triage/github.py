@@ -7,9 +7,11 @@ retries are the Celery task's job, with backoff that honours `Retry-After`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 # Without a Retry-After, GitHub documents "wait at least one minute" for secondary rate limits.
 SECONDARY_RATE_LIMIT_WAIT = 60
+# How many of the newest issues (or comments) a retry reads looking for what a lost attempt wrote.
+MARKER_LOOKUP_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -152,3 +156,29 @@ class GitHubClient:
 
     def issue_close(self, number: int) -> None:
         self._call(lambda: self._repository().get_issue(number).edit(state="closed"))
+
+    def issue_find(self, *, marker: str, label: str, since: datetime) -> IssueRef | None:
+        """The newest issue (open or closed) with `label`, updated since `since`, whose body holds `marker`.
+
+        The list endpoint, not search: search is eventually consistent, the list is not.
+        """
+
+        def find() -> IssueRef | None:
+            issues = self._repository().get_issues(
+                state="all", labels=[label], since=since, sort="created", direction="desc"
+            )
+            for issue in itertools.islice(issues, MARKER_LOOKUP_LIMIT):
+                if marker in (issue.body or ""):
+                    return self._ref(issue)
+            return None
+
+        return self._call(find)
+
+    def comment_exists(self, number: int, *, marker: str, since: datetime) -> bool:
+        """Whether a comment on issue `number` made since `since` holds `marker`."""
+
+        def find() -> bool:
+            comments = self._repository().get_issue(number).get_comments(since=since)
+            return any(marker in (c.body or "") for c in itertools.islice(comments, MARKER_LOOKUP_LIMIT))
+
+        return self._call(find)

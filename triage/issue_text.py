@@ -39,6 +39,12 @@ def _code(value: str) -> str:
     return f"`{value}`" if value else "—"
 
 
+def issue_marker(mismatch) -> str:
+    """Hidden in every issue body and comment filed for a mismatch: how a retry finds what an attempt
+    whose answer was lost (worker killed, timeout after the write) already wrote (decision 0053)."""
+    return f"<!-- aos-mismatch:{mismatch.pk} -->"
+
+
 def issue_title(mismatch) -> str:
     return f"[Replay Mismatch] trace:{mismatch.trace.trace_id} step:{mismatch.step_index}"
 
@@ -65,7 +71,7 @@ def issue_body(mismatch) -> str:
         f"### Details\n\n{_fenced_json(mismatch.details)}\n\n"
         f"[Open the trace in the AOS admin]({trace_admin_url(trace)})\n\n"
         "_Filed automatically by the AOS control plane. Later mismatches with the same fingerprint are added "
-        "here as comments._"
+        f"here as comments._\n{issue_marker(mismatch)}"
     )
 
 
@@ -74,7 +80,8 @@ def recurrence_comment(mismatch) -> str:
     return (
         f"The same mismatch happened again: trace [`{trace.trace_id}`]({trace_admin_url(trace)}) "
         f"step {mismatch.step_index}, reason `{mismatch.reason}`, expected `{mismatch.expected_hash or '—'}`, "
-        f"actual `{mismatch.actual_hash or '—'}` (mismatch `{mismatch.pk}`).\n\n{_fenced_json(mismatch.details)}"
+        f"actual `{mismatch.actual_hash or '—'}` (mismatch `{mismatch.pk}`).\n\n{_fenced_json(mismatch.details)}\n"
+        f"{issue_marker(mismatch)}"
     )
 
 

@@ -21,17 +21,17 @@ from django.utils import timezone
 
 from aosproject.metrics import NOTIFICATIONS
 from triage.github import GitHubClient, GitHubError, IssueRef
-from triage.issue_text import issue_body, issue_title, recurrence_comment, slack_text
+from triage.issue_text import issue_body, issue_marker, issue_title, recurrence_comment, slack_text
 from triage.models import Mismatch, NotificationChannel, NotificationState
 from triage.slack import SlackError, slack_post
 
 logger = logging.getLogger(__name__)
 
 LABELS = ["replay-mismatch", "aos", "automated"]
-LEASE_SECONDS = 120  # longer than a few GitHub + Slack calls with their 10 s timeouts
 MAX_ATTEMPTS = 8  # backoff 10 s .. 21 min in total, then Slack / failed
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 30 * 60
+LOOKUP_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class NotifyResult:
     retry_in: float | None = None
     issue_url: str = ""
     error: str = ""
+
+
+def lease_seconds() -> float:
+    """How long one attempt holds its mismatch (MISMATCH_NOTIFY_LEASE_SECONDS, default 120)."""
+    return float(settings.MISMATCH_NOTIFY_LEASE_SECONDS)
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -60,7 +65,7 @@ def _claim(mismatch_id, now: datetime) -> tuple[Mismatch | None, NotifyResult | 
         .filter(due)
         .update(
             notification_attempts=F("notification_attempts") + 1,
-            notification_next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+            notification_next_attempt_at=now + timedelta(seconds=lease_seconds()),
         )
     )
     if claimed:
@@ -130,10 +135,25 @@ def open_issue_for_fingerprint(client: GitHubClient, mismatch: Mismatch) -> Issu
 
 
 def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
-    """Comments on the fingerprint's open issue, or opens a new one. Raises GitHubError."""
+    """Comments on the fingerprint's open issue, or opens a new one. Raises GitHubError.
+
+    A retry (not the first attempt) first looks for what an earlier attempt wrote before its answer
+    was lost (worker killed mid-request, timeout after GitHub's write): GitHub has no idempotency key
+    for issues, so the body and the comment carry `issue_marker` and a retry finds them by it
+    (decision 0053). The first attempt costs no extra request.
+    """
+    retry = mismatch.notification_attempts > 1
+    marker = issue_marker(mismatch)
+    since = mismatch.created_at - LOOKUP_CLOCK_SKEW  # GitHub's clock, not ours, stamps `updated_at`
+    if retry:
+        lost = client.issue_find(marker=marker, label=LABELS[0], since=since)
+        if lost is not None:
+            logger.info("mismatch %s: issue #%s of an earlier attempt found, not filed again", mismatch.pk, lost.number)
+            return lost
     existing = open_issue_for_fingerprint(client, mismatch)
     if existing is not None:
-        client.issue_comment(existing.number, recurrence_comment(mismatch))
+        if not (retry and client.comment_exists(existing.number, marker=marker, since=since)):
+            client.issue_comment(existing.number, recurrence_comment(mismatch))
         NOTIFICATIONS.labels(channel="github", result="deduplicated").inc()
         return existing
     return client.issue_create(title=issue_title(mismatch), body=issue_body(mismatch), labels=LABELS)
@@ -235,7 +255,7 @@ def mismatch_issue_file(*, mismatch_id, now: datetime | None = None) -> NotifyRe
             notification_state=NotificationState.PENDING,
             notification_channel=NotificationChannel.NONE,
             notification_attempts=F("notification_attempts") + 1,
-            notification_next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+            notification_next_attempt_at=now + timedelta(seconds=lease_seconds()),
         )
     )
     if not claimed:

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -67,6 +68,19 @@ class GitHubStandin:
             "user": {"login": "aos-bot", "id": 1},
         }
 
+    def _issue_list(self, repo: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """GET /repos/{repo}/issues: `state` (open, closed, all) and `labels` honoured, newest first;
+        `since` is ignored (every issue here is recent)."""
+        state = query.get("state", "open")
+        wanted = {name for name in query.get("labels", "").split(",") if name}
+        with self._lock:
+            found = [
+                issue
+                for (r, _), issue in sorted(self.issues.items(), reverse=True)
+                if r == repo and state in ("all", issue["state"]) and wanted <= set(issue["labels"])
+            ]
+            return [self._issue_json(repo, issue) for issue in found]
+
     def _handle(self, method: str, path: str, headers: dict, body: bytes):
         with self._lock:
             fault = next((f for f in self.faults if f[0] in (None, method)), None)
@@ -77,11 +91,24 @@ class GitHubStandin:
         if not auth.endswith(self.token):
             return 401, {}, {"message": "Bad credentials"}
         data = json.loads(body) if body else {}
-        path = path.split("?")[0]
+        path, _, raw_query = path.partition("?")
+        query = {k: v[0] for k, v in parse_qs(raw_query).items()}
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/issues(?:/(\d+)(/comments)?)?)?", path)
         if not match:
             return 404, {}, {"message": "Not Found"}
         repo, issues_part, number, comments = match.groups()
+        if issues_part and number is None and method == "GET":
+            return 200, {}, self._issue_list(repo, query)
+        if comments and method == "GET":
+            with self._lock:
+                issue = self.issues.get((repo, int(number)))
+                if issue is None:
+                    return 404, {}, {"message": "Not Found"}
+                listed = [
+                    {"id": i + 1, "body": text, "user": {"login": "aos-bot"}}
+                    for i, text in enumerate(issue["comments"])
+                ]
+                return 200, {}, listed
         if not issues_part and method == "GET":
             owner, name = repo.split("/")
             return 200, {}, {"id": 1, "name": name, "full_name": repo, "url": f"{self.url}/repos/{repo}"}
