@@ -32,6 +32,9 @@ MAX_ATTEMPTS = 8  # backoff 10 s .. 21 min in total, then Slack / failed
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 30 * 60
 LOOKUP_CLOCK_SKEW = timedelta(minutes=10)
+# A later mismatch of a group tries again once the earlier one is due, and at least this often: the
+# earlier one's due time may be a 120 s lease on an attempt that takes a second.
+GROUP_POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,37 @@ def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
     return client.issue_create(title=issue_title(mismatch), body=issue_body(mismatch), labels=LABELS)
 
 
+def _earlier_of_its_group(mismatch_id, now: datetime) -> NotifyResult | None:
+    """not_due while an earlier mismatch with the same fingerprint is still pending.
+
+    The group's first mismatch opens the issue and the later ones comment on it; sent at once (a
+    backlog after a GitHub outage, each with its own due retry) by concurrent workers, each would
+    find no issue yet and open its own. So a later one waits for the earlier one's attempt
+    (nothing is claimed or counted meanwhile).
+    """
+    row = Mismatch.objects.filter(pk=mismatch_id).values("tenant_id", "fingerprint", "created_at").first()
+    if row is None or not row["fingerprint"]:
+        return None
+    earlier = (
+        Mismatch.objects.filter(
+            tenant_id=row["tenant_id"], fingerprint=row["fingerprint"], notification_state=NotificationState.PENDING
+        )
+        .filter(Q(created_at__lt=row["created_at"]) | Q(created_at=row["created_at"], pk__lt=mismatch_id))
+        .values_list("notification_next_attempt_at", flat=True)[:20]
+    )
+    due_times = list(earlier)
+    if not due_times:
+        return None
+    soonest = min((t for t in due_times if t is not None), default=now)
+    return NotifyResult("not_due", retry_in=min(max((soonest - now).total_seconds(), 1.0), GROUP_POLL_SECONDS))
+
+
 def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult:
     """One notification attempt for a pending mismatch (a no-op when someone else holds it)."""
-    mismatch, skipped = _claim(mismatch_id, now or timezone.now())
+    now = now or timezone.now()
+    if (wait := _earlier_of_its_group(mismatch_id, now)) is not None:
+        return wait
+    mismatch, skipped = _claim(mismatch_id, now)
     if mismatch is None:
         assert skipped is not None
         return skipped

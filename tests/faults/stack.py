@@ -83,10 +83,19 @@ def web(tmp_path: Path, env: dict[str, str], *, name: str = "web", workers: int 
 
 
 @contextlib.contextmanager
-def worker(tmp_path: Path, env: dict[str, str], *, name: str = "worker", queue: str = "celery") -> Iterator[Proc]:
-    """`celery -A aosproject worker` (prefork, one child); waits until it is consuming."""
+def worker(
+    tmp_path: Path, env: dict[str, str], *, name: str = "worker", queue: str = "celery", concurrency: int = 1
+) -> Iterator[Proc]:
+    """`celery -A aosproject worker` (prefork, `concurrency` children); waits until it is consuming."""
     args = [sys.executable, "-m", "celery", "-A", "aosproject", "worker", "-l", "INFO", "-Q", queue]
-    args += ["--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h"]
+    args += [
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{name}@%h",
+    ]
     log = tmp_path / f"{name}.log"
     with running(args, log_path=log, env={"LOG_FORMAT": "text", **env}) as proc:
         wait_for(lambda: "ready." in log.read_text(errors="replace"), timeout=60, what=f"{name} ready", log=log)

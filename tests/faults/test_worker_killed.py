@@ -50,21 +50,6 @@ def _held_post(standin: GitHubStandin, *, create: bool):
     return arrived, release, done
 
 
-@pytest.fixture
-def broker(transactional_db, own_redis):
-    """This process sends tasks to the test's own redis-server (not eager)."""
-    from aosproject.celery import app
-
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = own_redis.url, False
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield app
-    app.conf.broker_url, app.conf.task_always_eager = saved
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @needs_redis_server
 @pytest.mark.parametrize("github_created", [True, False], ids=["issue-created", "issue-not-created"])
 def test_it_notifies_exactly_once_when_the_worker_is_killed_mid_notification(
