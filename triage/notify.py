@@ -190,8 +190,8 @@ def _earlier_of_its_group(mismatch_id, now: datetime) -> NotifyResult | None:
 def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult:
     """One notification attempt for a pending mismatch (a no-op when someone else holds it)."""
     now = now or timezone.now()
-    if (wait := _earlier_of_its_group(mismatch_id, now)) is not None:
-        return wait
+    if (deferred := _earlier_of_its_group(mismatch_id, now)) is not None:
+        return deferred
     mismatch, skipped = _claim(mismatch_id, now)
     if mismatch is None:
         assert skipped is not None
