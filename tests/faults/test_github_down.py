@@ -5,7 +5,7 @@ on-commit notification of four mismatches while every GitHub call answers 503: t
 fingerprint (one issue and two comments are due), one has its own. Each stays `pending` (the later
 ones of a group wait for the first); when GitHub returns, the workers' own retries (Celery
 countdowns) send them, racing each other, and the sweep and `notify_pending` find nothing left. Extends the in-process
-test_it_keeps_the_mismatch_pending_while_github_is_unreachable (tests/traces/test_mismatch_notify.py).
+test_it_keeps_the_mismatch_pending_while_github_is_unreachable (tests/triage/test_notify.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.faults.stack import child_env, needs_redis_server, worker
-from tests.traces.github_standin import REPO, TOKEN, GitHubStandin, github, github_on, make_trace  # noqa: F401
-from traces.mismatches import mismatch_record
-from traces.models import Mismatch, NotificationState
-from traces.notify import mismatch_notify
+from tests.triage.github_standin import REPO, TOKEN, GitHubStandin, github, github_on, make_trace  # noqa: F401
+from triage.models import Mismatch, NotificationState
+from triage.notify import mismatch_notify
+from triage.services import mismatch_record
 
 pytestmark = needs_redis_server
 
