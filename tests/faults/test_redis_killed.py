@@ -17,7 +17,7 @@ from collections import Counter
 import requests
 
 from accounts.models import Role
-from runtime.models import IdempotencyRecord
+from aosproject.models import IdempotencyRecord
 from tests.conftest import client_with_key
 from tests.faults.stack import child_env, needs_redis_server, web
 from tests.runtime.helpers import RUNS, SIMULATE, pure_plan
