@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 AOS_BASE_URL ?= http://$(HOST):$(PORT)
 NEW_KEY ?=
 
-.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz e2e load
+.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz e2e load bench bench-http
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -93,6 +93,16 @@ LOAD_USERS ?= 25
 LOAD_SECONDS ?= 60
 load: install
 	LOAD_USERS=$(LOAD_USERS) LOAD_SECONDS=$(LOAD_SECONDS) $(BIN)/python -m e2e load
+
+# The hot path against a bare Django + DRF baseline under deploy/gunicorn.conf.py, wrk (apt-installed when
+# missing), alternating BENCH_ROUNDS times, BENCH_SECONDS per endpoint; prints req/s, p50, p99 and the ratios.
+# PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set (use a database of the benchmark's own).
+BENCH_SECONDS ?= 12
+BENCH_ROUNDS ?= 2
+bench-http: install-run
+	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/python bench/bench_http.py
+
+bench: bench-http
 
 lint: install
 	$(BIN)/ruff check .
