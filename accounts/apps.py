@@ -7,4 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401  (registers the OpenAPI security schemes)
+        from accounts import principal_cache
         from aosproject import checks  # noqa: F401  (registers the configuration checks)
+
+        principal_cache.connect_signals()  # key and tenant changes invalidate cached principals

@@ -9,23 +9,21 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from datetime import timedelta
 from typing import Any
 
 import jwt
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.jwks import JwksKeySet
-from accounts.models import API_KEY_PREFIX, ApiKey, Membership, Role, Tenant, hash_api_key
+from accounts.models import API_KEY_PREFIX, Membership, Role, Tenant
 from accounts.principal import Principal, effective_tier
+from accounts.principal_cache import api_key_principal, tenant_by_slug
 from aosproject.errors import ApiError
 
 logger = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = 'Bearer realm="aos"'
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # Longer than any real OIDC access token (Keycloak's with many roles stay well under 8 KiB);
 # refused before any base64 or JSON work is spent on it.
@@ -100,22 +98,9 @@ class ApiKeyAuthentication(_AosAuthentication):
             if not bearer or not bearer.startswith(API_KEY_PREFIX):
                 return None
             raw = bearer
-        key = (
-            ApiKey.objects.select_related("tenant").filter(key_hash=hash_api_key(raw), revoked_at__isnull=True).first()
-        )
-        if key is None:
+        principal = api_key_principal(raw)  # in-process, invalidated on change (accounts/principal_cache.py)
+        if principal is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            # At most one write a minute per key, not one per request.
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        principal = Principal(
-            subject=f"api_key:{key.prefix}",
-            tenant=key.tenant,
-            roles=frozenset({key.role}),
-            tier=key.tenant.tier,
-            method="api_key",
-        )
         return principal, principal
 
 
@@ -208,7 +193,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     tenant_slug = claims.get(settings.OIDC_TENANT_CLAIM)
     if not isinstance(tenant_slug, str) or not tenant_slug:
         raise exceptions.PermissionDenied(f"Token has no '{settings.OIDC_TENANT_CLAIM}' claim naming a tenant.")
-    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    tenant = tenant_by_slug(tenant_slug)
     if tenant is None:
         raise exceptions.PermissionDenied("Token names an unknown tenant.")
     return Principal(

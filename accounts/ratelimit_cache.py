@@ -9,20 +9,31 @@ answers whether it created the key; the `incr(key)` django-ratelimit makes right
 count that script already produced, without touching Redis. The key, window and decision stay
 django-ratelimit's. Any other use of the cache behaves like stock django-redis. Used only as the
 `ratelimit` cache alias (see docs/decisions/0006-rate-limit-one-round-trip.md).
+
+When this cache is the default cache's Redis, the same script also reads the principal version
+(accounts/principal_cache.py, docs/decisions/0040), so a counted request learns whether cached
+principals are still current without a round trip of its own.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django_redis.cache import RedisCache
 
+from accounts import principal_cache
+
 # INCR creates a missing key at 1; only then does it need its expiry (window + fudge).
+# KEYS[2], when given, is the principal version: returned with the count.
 _COUNT_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then
     redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+if #KEYS > 1 then
+    return {count, redis.call('GET', KEYS[2])}
 end
 return count
 """
@@ -49,11 +60,24 @@ class FusedCounterRedisCache(RedisCache):
             self._script = redis.register_script(_COUNT_SCRIPT)
         # Raises redis' own ConnectionError/TimeoutError when Redis is down, like stock
         # django-redis with IGNORE_EXCEPTIONS off; the rate limiter fails open on those.
-        count = int(self._script(keys=[full_key], args=[int(expiry)], client=redis))
+        version_key = self._principal_version_key()
+        keys = [full_key] if version_key is None else [full_key, version_key]
+        answer = self._script(keys=keys, args=[int(expiry)], client=redis)
+        if version_key is not None:
+            answer, version = answer
+            principal_cache.observe_version(version)
+        count = int(answer)
         if count == 1:
             return True
         self._counted[full_key] = count
         return False
+
+    def _principal_version_key(self) -> str | None:
+        """The principal version's key when it lives on this Redis (the default cache's), else None."""
+        default = settings.CACHES.get("default", {})
+        if default.get("LOCATION") != self._server or not str(default.get("BACKEND", "")).startswith("django_redis"):
+            return None
+        return principal_cache.version_key()
 
     def incr(self, key, delta=1, version=None, client=None, ignore_key_check=False) -> int:
         full_key = self.client.make_key(key, version=version)

@@ -414,6 +414,11 @@ SLACK_MISMATCH_WEBHOOK = env("SLACK_MISMATCH_WEBHOOK")
 # Slack calls with their 10 s timeouts. A worker killed mid-attempt delays the retry by at most this.
 MISMATCH_NOTIFY_LEASE_SECONDS = env_int("MISMATCH_NOTIFY_LEASE_SECONDS", 120)
 
+# API-key principals (and JWT tenants) cached per process (accounts/principal_cache.py): any change to a
+# key or tenant takes effect within AOS_PRINCIPAL_CACHE_SECONDS (0 = no cache), a saved one within the poll.
+AOS_PRINCIPAL_CACHE_SECONDS = env_float("AOS_PRINCIPAL_CACHE_SECONDS", 5.0)
+AOS_PRINCIPAL_VERSION_POLL_SECONDS = env_float("AOS_PRINCIPAL_VERSION_POLL_SECONDS", 1.0)
+
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "ratelimit" if REDIS_URL else "default"
 RATELIMIT_FAIL_OPEN = True

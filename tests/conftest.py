@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts import principal_cache
 from accounts.auth import reset_jwks_cache
 from accounts.models import Membership, Role, Tenant
 from accounts.services import api_key_create
@@ -19,7 +20,7 @@ from accounts.services import api_key_create
 
 @pytest.fixture(autouse=True)
 def _clean_state(settings, tmp_path):
-    """Every test starts with an empty cache, eager Celery, fresh JWKS clients."""
+    """Every test starts with an empty cache, eager Celery, fresh JWKS clients, no cached principals."""
     from aosproject.celery import app
     from runtime.admission import admission_reset
 
@@ -33,6 +34,7 @@ def _clean_state(settings, tmp_path):
     cache.clear()
     admission_reset()
     reset_jwks_cache()
+    principal_cache.reset()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead Redis
         cache.clear()
