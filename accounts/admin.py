@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from accounts import principal_cache
 from accounts.admin_scoping import PLATFORM, PlatformAdminMixin, TenantScopedAdminMixin
 from accounts.models import ApiKey, Membership, Tenant
 from aosproject.plurals import counted
@@ -151,4 +152,5 @@ class ApiKeyAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        principal_cache.invalidate()  # update() sends no post_save
         self.message_user(request, f"Revoked {counted(count, 'API key')}.")

@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema  # noqa: F401  (registers the OpenAPI security schemes)
-        from accounts import principal_cache
+        from accounts.principal_cache import connect_signals
         from aosproject import checks  # noqa: F401  (registers the configuration checks)
 
-        principal_cache.connect_signals()  # key and tenant changes invalidate cached principals
+        connect_signals()  # key and tenant changes invalidate cached principals

@@ -41,6 +41,16 @@ def boundary_problems() -> list[CheckMessage]:
                 id="aos.E021",
             )
         )
+    ttl, poll = settings.AOS_PRINCIPAL_CACHE_SECONDS, settings.AOS_PRINCIPAL_VERSION_POLL_SECONDS
+    if not 0 <= ttl <= 60 or poll <= 0 or (ttl > 0 and poll > ttl):
+        problems.append(
+            Error(
+                f"AOS_PRINCIPAL_CACHE_SECONDS ({ttl:g}) must be from 0 to 60 and "
+                f"AOS_PRINCIPAL_VERSION_POLL_SECONDS ({poll:g}) above 0 and at most the cache seconds.",
+                hint="They bound how long a revoked API key or a changed tier keeps working; defaults 5 and 1.",
+                id="aos.E075",
+            )
+        )
     if not settings.DEBUG and not settings.AXES_ENABLED:
         problems.append(Warning("Admin login throttling is off (AXES_ENABLED=0) with DEBUG off.", id="aos.W021"))
     return problems

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import principal_cache
 from accounts.models import ApiKey, Role, Tenant, hash_api_key
 from accounts.services import api_key_create
 
@@ -45,6 +46,7 @@ def demo_key_keep_or_create(*, tenant: Tenant, path: Path, rotate: bool = False)
             return kept, False
         if rotate:
             demo_keys.update(revoked_at=timezone.now())
+            principal_cache.invalidate()  # update() sends no post_save
         # Without a kept key (first run, file deleted, or a key revoked in the admin) a new key is
         # added; older ones stay valid, since clients of a running server may still use them.
         _, raw = api_key_create(tenant=tenant, role=Role.OPERATOR, name=DEMO_KEY_NAME)

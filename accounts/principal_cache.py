@@ -53,7 +53,7 @@ class _Entry:
     value: Any  # a Principal (API keys) or a Tenant (JWT tenant slugs)
     version: str | None
     loaded_at: float  # _clock()
-    key_pk: int | None = None
+    key_pk: int = 0  # API keys only
     last_used_at: datetime | None = None
 
 
@@ -128,8 +128,8 @@ def invalidate() -> None:
     transaction.on_commit(_bump)  # every process: once the change is visible to their queries
 
 
-def _fresh(entry: _Entry | None, version: str | None, now: float) -> bool:
-    return entry is not None and entry.version == version and now - entry.loaded_at < _ttl()
+def _fresh(entry: _Entry, version: str | None, now: float) -> bool:
+    return entry.version == version and now - entry.loaded_at < _ttl()
 
 
 def _ttl() -> float:
@@ -142,7 +142,7 @@ def api_key_principal(raw_key: str) -> Principal | None:
     now = _clock()
     version = _current_version(now)
     entry = _entries.get(slot)
-    if not _fresh(entry, version, now):
+    if entry is None or not _fresh(entry, version, now):
         key = ApiKey.objects.select_related("tenant").filter(key_hash=slot[1], revoked_at__isnull=True).first()
         if key is None:
             _entries.pop(slot, None)
@@ -178,8 +178,8 @@ def tenant_by_slug(slug: str) -> Tenant | None:
     now = _clock()
     version = _current_version(now)
     entry = _entries.get(slot)
-    if _fresh(entry, version, now):
-        return entry.value  # type: ignore[union-attr]
+    if entry is not None and _fresh(entry, version, now):
+        return entry.value
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
         _entries.pop(slot, None)

@@ -137,6 +137,18 @@ def test_it_refuses_a_login_throttle_that_cannot_lock(healthy, limit, minutes):
     assert ids() == ["aos.E021"]
 
 
+@pytest.mark.parametrize(("cache_seconds", "poll_seconds"), [(-1, 1), (61, 1), (5, 0), (5, 6)])
+def test_it_refuses_principal_cache_bounds_that_do_not_hold(healthy, cache_seconds, poll_seconds):
+    healthy.AOS_PRINCIPAL_CACHE_SECONDS = cache_seconds
+    healthy.AOS_PRINCIPAL_VERSION_POLL_SECONDS = poll_seconds
+    assert ids() == ["aos.E075"]
+
+
+def test_it_accepts_the_principal_cache_off(healthy):
+    healthy.AOS_PRINCIPAL_CACHE_SECONDS = 0
+    assert ids() == []
+
+
 def test_it_warns_about_production_without_login_throttling(healthy):
     healthy.AXES_ENABLED = False
     assert ids() == ["aos.W021"]

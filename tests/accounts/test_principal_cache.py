@@ -220,3 +220,14 @@ def test_it_takes_a_saved_change_to_every_process(two_workers, tenant_a):
 
         ApiKey.objects.get(tenant=tenant_a).revoke()
         until(lambda: all(me().status_code == 401 for _ in range(10)), within=8)
+
+
+def test_it_refuses_keys_revoked_by_the_admin_action(admin_client, tenant_a):
+    client = client_with_key(tenant_a, Role.DEVELOPER)
+    warm(client)
+    key = ApiKey.objects.get(tenant=tenant_a)
+    response = admin_client.post("/admin/accounts/apikey/", {"action": "revoke_selected", "_selected_action": [key.pk]})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked
+    assert client.get("/api/v1/me").status_code == 401  # a queryset update(): invalidated explicitly
