@@ -12,17 +12,36 @@ gthread workers: a request waiting on a run (`wait: true`) holds a thread, never
 `timeout` does not interrupt a gthread request; the runtime bounds itself instead (run
 deadlines, AOS_RUN_WAIT_SECONDS below GUNICORN_TIMEOUT (system check aos.E031),
 AOS_RUN_WAIT_SLOTS per process and per-tenant admission control; README "Execution limits").
+
+Sizing (issue 15, bench/README.md): the web is CPU-bound Python, so processes are what scale it
+(one GIL each): GUNICORN_WORKERS defaults to two per CPU this process may use, which also keeps a
+CPU busy while the other process waits on PostgreSQL or Redis. Threads cover those waits and the
+bounded `wait: true` runs: GUNICORN_THREADS (8) stays above AOS_RUN_WAIT_SLOTS (4), so waiting runs
+never hold every thread. Idle keep-alive connections cost no thread in gthread (they wait in the
+poller), so GUNICORN_KEEPALIVE is 5 s rather than gunicorn's 2 (a load balancer in front should
+keep its own idle timeout below it or disable upstream keep-alive).
 """
 
 import os
 from pathlib import Path
 
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this container may use, not the host's
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+workers = int(os.environ.get("GUNICORN_WORKERS", str(2 * _cpus())))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = timeout
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# The workers' heartbeat files in memory: a slow or full disk must not make the arbiter kill them.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # The application writes its own access log line (aosproject.request_log: request id, tenant,
 # principal, duration); gunicorn's would be a second, unstructured one.
 accesslog = None
