@@ -97,10 +97,12 @@ load: install
 # The hot path against a bare Django + DRF baseline under deploy/gunicorn.conf.py, wrk (apt-installed when
 # missing), alternating BENCH_ROUNDS times, BENCH_SECONDS per endpoint; prints req/s, p50, p99 and the ratios.
 # PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set (use a database of the benchmark's own).
+# BENCH_BEFORE=<git revision> also serves that revision and compares, endpoint by endpoint, in the same run.
 BENCH_SECONDS ?= 12
 BENCH_ROUNDS ?= 2
+BENCH_BEFORE ?=
 bench-http: install-run
-	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) $(BIN)/python bench/bench_http.py
+	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_BEFORE=$(BENCH_BEFORE) $(BIN)/python bench/bench_http.py
 
 bench: bench-http
 

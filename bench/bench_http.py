@@ -15,6 +15,12 @@ Every round drives, one after the other, the baseline `GET /hello`, then `GET /h
 (`wait: true`, same plan), BENCH_SECONDS each (after a 1 s warm-up), with wrk (`-t2 -c25`;
 installed with apt when missing, else a Python keep-alive load generator). Ratios are
 req/s of the endpoint / req/s of the hello of the same round, so a noisy machine moves both.
+
+    BENCH_BEFORE=16ab6b6 make bench-http              # before/after in the same run
+
+BENCH_BEFORE (`--before REV`) also serves the project as it was at that git revision (`git archive`
+into a temporary directory, same virtualenv, same database, same deploy/gunicorn.conf.py) and drives
+it right before the current code on every endpoint: rows "name (before)".
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ def two_step_plan() -> list[dict]:
 @dataclass(frozen=True)
 class Case:
     name: str
-    app: str  # "hello" | "aos"
+    app: str  # "hello" | "aos" | "before"
     method: str
     path: str
     body: dict | None = None
@@ -80,6 +86,25 @@ def cases() -> list[Case]:
             auth=True,
         ),
     ]
+
+
+def with_before(selected: list[Case]) -> list[Case]:
+    """Each project case preceded by the same case against the `--before` revision."""
+    out: list[Case] = []
+    for case in selected:
+        if case.app == "aos":
+            out.append(Case(f"{case.name} (before)", "before", case.method, case.path, case.body, case.auth))
+        out.append(case)
+    return out
+
+
+def export_revision(rev: str, tmp: Path) -> Path:
+    """The project's files at `rev` (no .git changes: `git archive`, not a worktree)."""
+    target = tmp / "before"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
 def free_port() -> int:
@@ -133,11 +158,11 @@ def prepare_database(env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def start_gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    args = [GUNICORN, "-c", str(ROOT / "deploy/gunicorn.conf.py"), app]
+def start_gunicorn(app: str, port: int, env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen:
+    args = [GUNICORN, "-c", str(ROOT / "deploy/gunicorn.conf.py"), "--chdir", str(cwd), app]
     handle = log.open("w")
     return subprocess.Popen(
-        args, cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=handle, stderr=handle
+        args, cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, stdout=handle, stderr=handle
     )
 
 
@@ -191,7 +216,8 @@ def summarize(results: dict[str, list[LoadResult]], rounds: int) -> list[str]:
     for name, per_round in results.items():
         rps = [r.rps for r in per_round]
         ratios = [r.rps / h.rps for r, h in zip(per_round, hello, strict=True) if h.rps]
-        target = TARGETS.get(name)
+        base = name.removesuffix(" (before)")
+        target = TARGETS.get(base)
         if name == "hello":
             ratio_text, target_text = "1", "-"
         else:
@@ -199,7 +225,7 @@ def summarize(results: dict[str, list[LoadResult]], rounds: int) -> list[str]:
             verdict = "" if target is None else (" ok" if min(ratios) >= target else " MISSED")
             target_text = "-" if target is None else f">= {target}{verdict}"
         p99 = max(r.p99_ms for r in per_round)
-        p99_text = f"{p99:.1f}" + ("" if name in {"hello", "runs"} or p99 < P99_TARGET_MS else " (> 25)")
+        p99_text = f"{p99:.1f}" + ("" if base in {"hello", "runs"} or p99 < P99_TARGET_MS else " (> 25)")
         lines.append(
             f"| {name} | {' / '.join(f'{x:.0f}' for x in rps)} | {statistics.median(rps):.0f} "
             f"| {statistics.median(r.p50_ms for r in per_round):.1f} | {p99_text} "
@@ -217,6 +243,7 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", "1")))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="comma-separated case names")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default=os.environ.get("BENCH_LOADGEN", "auto"))
+    parser.add_argument("--before", default=os.environ.get("BENCH_BEFORE", ""), help="git revision to compare with")
     parser.add_argument("--json", help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -227,14 +254,20 @@ def main(argv: list[str] | None = None) -> dict[str, list[LoadResult]]:
         args.loadgen = "wrk" if wrk_available(install=True) else "python"
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     selected = [c for c in cases() if not wanted or c.name in wanted or c.name == "hello"]
+    if args.before:
+        selected = with_before(selected)
     tmp = Path(tempfile.mkdtemp(prefix="aos-bench-http-"))
     env = bench_environment(tmp=tmp)
     raw_key = prepare_database(env)
-    ports = {"hello": free_port(), "aos": free_port()}
+    ports = {"hello": free_port(), "aos": free_port(), "before": free_port()}
     procs: list[subprocess.Popen] = []
     try:
         procs.append(start_gunicorn("bench.hello.wsgi", ports["hello"], env, tmp / "hello.log"))
         procs.append(start_gunicorn("aosproject.wsgi", ports["aos"], env, tmp / "aos.log"))
+        if args.before:
+            before = export_revision(args.before, tmp)
+            procs.append(start_gunicorn("aosproject.wsgi", ports["before"], env, tmp / "before.log", cwd=before))
+            wait_ready(f"http://127.0.0.1:{ports['before']}/health", procs[-1], tmp / "before.log")
         if env.get("REDIS_URL") and any(c.name == "runs" for c in selected):
             log = (tmp / "worker.log").open("w")
             worker_args = [CELERY, "-A", "aosproject", "worker", "-P", "threads", "-c", "8", "-l", "warning"]
@@ -248,6 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[LoadResult]]:
             headers = {**(auth if case.auth else {}), **(json_type if case.body is not None else {})}
             check_once(f"http://127.0.0.1:{ports[case.app]}", case, headers)
         backend = "PostgreSQL + Redis" if env.get("DATABASE_URL") and env.get("REDIS_URL") else "embedded default"
+        if args.before:
+            backend += f"; '(before)' rows: revision {args.before}"
         workers, threads = env.get("GUNICORN_WORKERS", "conf default"), env.get("GUNICORN_THREADS", "conf default")
         print(
             f"# bench_http: {backend}; gunicorn -c deploy/gunicorn.conf.py (workers {workers}, threads {threads}); "
@@ -261,7 +296,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[LoadResult]]:
                 result = run_case(f"http://127.0.0.1:{ports[case.app]}", case, headers, args, tmp)
                 results[case.name].append(result)
                 print(
-                    f"round {round_no} {case.name:9} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+                    f"round {round_no} {case.name:17} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
                     f"p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
                     flush=True,
                 )
