@@ -40,8 +40,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = timeout
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-# The workers' heartbeat files in memory: a slow or full disk must not make the arbiter kill them.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# The workers' heartbeat files in memory: a slow or full disk must not make the arbiter kill them
+# (gunicorn creates them with tempfile.mkstemp, owner-only, so a shared directory is safe).
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # The application writes its own access log line (aosproject.request_log: request id, tenant,
 # principal, duration); gunicorn's would be a second, unstructured one.
 accesslog = None
