@@ -76,7 +76,7 @@ def reset() -> None:
 
 
 def _raw_redis() -> Any | None:
-    from runtime.redis_client import raw_redis
+    from aosproject.redis_client import raw_redis
 
     return raw_redis()
 
