@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
 AOS_BASE_URL ?= http://$(HOST):$(PORT)
 NEW_KEY ?=
 
-.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz e2e load bench bench-http
+.PHONY: run test lint install install-run migrate seed clean worker beat check demos fuzz e2e load bench bench-http js-install js-types js-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -105,6 +105,26 @@ bench-http: install-run
 	BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_BEFORE=$(BENCH_BEFORE) $(BIN)/python bench/bench_http.py
 
 bench: bench-http
+
+# The JS/TypeScript SDK (sdk/js): node_modules from the committed lock file, re-made when it changes.
+JS_DIR := sdk/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
+$(JS_STAMP): $(JS_DIR)/package-lock.json $(JS_DIR)/package.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+js-install: $(JS_STAMP)
+
+# Regenerates sdk/js/src/schema.ts (openapi-typescript) from the live schema of a running server
+# (`make run`); AOS_SCHEMA_URL names another, AOS_TYPES_OUT another output file.
+AOS_SCHEMA_URL ?= $(AOS_BASE_URL)/api/schema/
+AOS_TYPES_OUT ?= src/schema.ts
+js-types: js-install
+	cd $(JS_DIR) && node scripts/generate-types.mjs "$(AOS_SCHEMA_URL)" "$(abspath $(if $(filter /%,$(AOS_TYPES_OUT)),$(AOS_TYPES_OUT),$(JS_DIR)/$(AOS_TYPES_OUT)))"
+
+# The JS SDK's own tests (node --test); the live-server part runs inside `make test` (tests/sdk/test_js_sdk.py).
+js-test: js-install
+	cd $(JS_DIR) && npm test
 
 lint: install
 	$(BIN)/ruff check .
