@@ -118,7 +118,14 @@ class RunSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
         ]
-        extra_kwargs = {"parity": {"help_text": PARITY_HELP}}
+        # Output only. Writable model integer fields would carry the database's integer range as
+        # min/max validators (int32 on PostgreSQL, int64 on SQLite), so the served schema, and the
+        # clients generated from it (sdk/js/src/schema.ts), would depend on the backend.
+        extra_kwargs = {
+            "parity": {"help_text": PARITY_HELP},
+            "budget_cents": {"read_only": True},
+            "total_steps": {"read_only": True},
+        }
 
     def get_replay_of(self, trace: Trace) -> str | None:
         """The id replay answered as `original_run_id`: the run id, or the trace id of an ingested trace."""

@@ -646,18 +646,18 @@ export interface components {
             /** Format: int64 */
             seed?: number;
             timestamp: string;
-            /** Format: int64 */
-            budget_cents?: number | null;
+            readonly budget_cents: number | null;
             error_code?: string;
             error_message?: string;
-            /** Format: int64 */
-            total_steps?: number;
+            readonly total_steps: number;
             /** Format: double */
             total_cost_cents: number;
             /** Format: double */
             total_duration_ms?: number;
             /** @description The id replay answered as `original_run_id`: the run id, or the trace id of an ingested trace. */
             readonly replay_of: string | null;
+            /** @description A replay's outcome: true matched its original, false diverged; null when not a replay. */
+            parity?: boolean | null;
             metadata?: unknown;
             /** Format: date-time */
             readonly created_at: string;
@@ -675,18 +675,18 @@ export interface components {
             /** Format: int64 */
             seed?: number;
             timestamp: string;
-            /** Format: int64 */
-            budget_cents?: number | null;
+            readonly budget_cents: number | null;
             error_code?: string;
             error_message?: string;
-            /** Format: int64 */
-            total_steps?: number;
+            readonly total_steps: number;
             /** Format: double */
             total_cost_cents: number;
             /** Format: double */
             total_duration_ms?: number;
             /** @description The id replay answered as `original_run_id`: the run id, or the trace id of an ingested trace. */
             readonly replay_of: string | null;
+            /** @description A replay's outcome: true matched its original, false diverged; null when not a replay. */
+            parity?: boolean | null;
             metadata?: unknown;
             /** Format: date-time */
             readonly created_at: string;
@@ -839,6 +839,8 @@ export interface components {
             readonly tenant: string;
             readonly source: components["schemas"]["SourceEnum"];
             readonly replay_of: string | null;
+            /** @description A replay's outcome: true matched its original, false diverged; null when not a replay. */
+            readonly parity: boolean | null;
             readonly agent_id: string;
             readonly plan_hash: string;
             readonly seed: number;
@@ -880,6 +882,8 @@ export interface components {
             readonly tenant: string;
             readonly source: components["schemas"]["SourceEnum"];
             readonly replay_of: string | null;
+            /** @description A replay's outcome: true matched its original, false diverged; null when not a replay. */
+            readonly parity: boolean | null;
             readonly agent_id: string;
             readonly plan_hash: string;
             readonly seed: number;
@@ -1759,6 +1763,14 @@ export interface operations {
                 cursor?: string;
                 /** @description Number of results to return per page. */
                 limit?: number;
+                /**
+                 * @description true: replays that matched; false: replays that diverged; none: traces that are not replays.
+                 *
+                 *     * `true` - matched
+                 *     * `false` - diverged
+                 *     * `none` - not a replay
+                 */
+                parity?: "false" | "none" | "true" | null;
                 /**
                  * @description * `run` - run
                  *     * `replay` - replay
@@ -2662,6 +2674,14 @@ export interface operations {
                 cursor?: string;
                 /** @description Number of results to return per page. */
                 limit?: number;
+                /**
+                 * @description true: replays that matched; false: replays that diverged; none: traces that are not replays.
+                 *
+                 *     * `true` - matched
+                 *     * `false` - diverged
+                 *     * `none` - not a replay
+                 */
+                parity?: "false" | "none" | "true" | null;
                 pinned?: boolean;
                 plan_hash?: string;
                 redacted?: boolean;
