@@ -76,7 +76,8 @@ export class AOSClient {
     path: string,
     options: { body?: unknown; params?: Params; idempotencyKey?: string | undefined } = {},
   ): Promise<R> {
-    const url = new URL(path, this.baseUrl + "/");
+    // A path is joined to the base URL as written, so a base with a path prefix (https://host/aos) keeps it.
+    const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(options.params ?? {})) {
       if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
     }
@@ -115,8 +116,9 @@ export class AOSClient {
   /** A `next` link as a path on our server: the credentials never follow a link elsewhere. */
   #sameOrigin(link: string | null | undefined): string | null {
     if (!link) return null;
-    const target = new URL(link, this.baseUrl + "/");
-    return target.pathname + target.search;
+    const base = new URL(this.baseUrl);
+    const target = new URL(link, base);
+    return base.origin + target.pathname + target.search;
   }
 
   // -- service ----------------------------------------------------------------------------------

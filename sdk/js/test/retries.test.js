@@ -129,6 +129,21 @@ describe("retries and paging against stand-ins", () => {
     }
   });
 
+  test("it keeps a base URL's path prefix on every request and page", async () => {
+    const server = await fakeServer((req) =>
+      req.url === "/aos/api/v1/mismatches?resolved=false"
+        ? { body: { next: `http://127.0.0.1:1/aos/api/v1/mismatches?cursor=2`, results: [{ id: "m1" }] } }
+        : { body: { next: null, results: [{ id: "m2" }] } },
+    );
+    try {
+      const aos = new AOSClient({ baseUrl: `${server.url}/aos/`, apiKey: "aos_x" });
+      assert.deepEqual((await collect(aos.listMismatches({ resolved: false }))).map((m) => m.id), ["m1", "m2"]);
+      assert.deepEqual(server.seen.map((r) => r.url), ["/aos/api/v1/mismatches?resolved=false", "/aos/api/v1/mismatches?cursor=2"]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("it reads Retry-After as seconds or an HTTP date", () => {
     assert.equal(parseRetryAfter("7"), 7);
     assert.equal(parseRetryAfter(" 0 "), 0);
