@@ -48,7 +48,7 @@ IDEMPOTENCY_RESULTS = ("new", "replayed", "in_progress", "mismatch", "released")
 NOTIFICATION_RESULTS = {
     "github": ("sent", "deduplicated", "retry", "failed"),
     "slack": ("sent", "retry", "failed"),
-    "none": ("failed",),
+    "none": ("no_channel",),
 }
 RETENTION_DELETED = Counter("aos_retention_deleted_total", "Traces deleted by retention.")
 # Beyond §10, for the alert rules (deploy/prometheus/aos_rules.yml): spend, and what Alertmanager sent us.
@@ -82,7 +82,8 @@ class MismatchGauges(Collector):
         try:
             counts = Mismatch.objects.aggregate(
                 unresolved=Count("pk", filter=Q(resolved=False)),
-                pending=Count("pk", filter=Q(notification_state=NotificationState.PENDING)),
+                # Resolved mismatches are never notified, so they are not waiting for anything.
+                pending=Count("pk", filter=Q(notification_state=NotificationState.PENDING, resolved=False)),
             )
         except DatabaseError as exc:
             logger.warning("Mismatch gauges skipped: %s", exc)

@@ -342,6 +342,10 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "alerts.models.AlertStatus",
         "StepStatusEnum": "traces.models.StepStatus",
         "MismatchReasonEnum": "triage.models.MismatchReason",
+        "MismatchGroupStatusEnum": "triage.models.GroupStatus",
+        "ResolutionKindEnum": "triage.models.ResolutionKind",
+        "MismatchGroupEventKindEnum": "triage.models.GroupEventKind",
+        "ReportedViaEnum": "triage.models.MismatchSource",
     },
     # OpenAPI 3.1: skill params are JSON Schema 2020-12, embedded as they are (aosproject/openapi.py).
     "OAS_VERSION": "3.1.0",

@@ -17,9 +17,10 @@ from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantScopedAdminMixin
 from aosproject.plurals import counted
+from triage import admin_groups  # noqa: F401  (registers the mismatch group admin)
 from triage.github import GitHubError
 from triage.models import Mismatch, NotificationState
-from triage.notify import mismatch_issue_file, notification_requeue
+from triage.notify import NO_CHANNEL, mismatch_issue_file, notification_requeue
 from triage.presentation import dashboard_numbers, mismatch_sides, mismatch_totals
 from triage.services import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
 
@@ -63,7 +64,22 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     actions = ["file_github_issue", "file_one_issue_for_selected", "resolve_with_note", "retry_notification"]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "trace_link", "step_index", "skill_id", "reason", "reported_by"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "tenant",
+                    "trace_link",
+                    "group_link",
+                    "step_index",
+                    "skill_id",
+                    "reason",
+                    "reported_by",
+                    "source",
+                ]
+            },
+        ),
         ("Hashes", {"fields": ["expected_hash", "actual_hash", "fingerprint"]}),
         (
             "Notification",
@@ -101,8 +117,22 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             '<a href="{}" target="_blank" rel="noopener" class="issue-link">{}</a>', obj.issue_url, label
         )
 
+    @admin.display(description="Group")
+    def group_link(self, obj):
+        if obj.group_id is None:
+            return "—"
+        url = reverse("admin:triage_mismatchgroup_change", args=[obj.group_id])
+        return format_html('<a href="{}" class="group-link">group #{}</a>', url, obj.group_id)
+
     @admin.display(description="Notification", ordering="notification_state")
     def notification(self, obj):
+        if obj.notification_state == NotificationState.PENDING and obj.notification_last_error == NO_CHANNEL:
+            return format_html(
+                '<span class="no-channel" style="color:{};font-weight:600" title="{}">'
+                "pending · no channel configured</span>",
+                STATE_COLOURS["pending"],
+                NO_CHANNEL,
+            )
         channel = "" if obj.notification_channel == "none" else f" · {obj.notification_channel}"
         return format_html(
             '<span style="color:{};font-weight:600" title="{}">{}</span>{}',
@@ -227,12 +257,25 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def retry_notification(self, request, queryset):
         from triage.tasks import mismatch_notify_task
 
-        ids = notification_requeue(mismatch_ids=queryset.values_list("pk", flat=True))
+        selected = list(queryset.values_list("pk", "resolved", "notification_state"))  # counted before sending
+        resolved = sum(1 for _, is_resolved, _ in selected if is_resolved)
+        sent = sum(1 for _, is_resolved, state in selected if not is_resolved and state == NotificationState.SENT)
+        ids = notification_requeue(mismatch_ids=[pk for pk, _, _ in selected])
         for mismatch_id in ids:
             transaction.on_commit(lambda m=str(mismatch_id): mismatch_notify_task.delay(m), robust=True)
-        sent_already = queryset.filter(notification_state=NotificationState.SENT).count()
-        self.message_user(
-            request,
-            f"Queued {counted(len(ids), 'notification')}; "
-            f"{sent_already} already sent {'was' if sent_already == 1 else 'were'} left alone.",
-        )
+        parts = [f"Queued {_count(len(ids), 'notification')}"]
+        if sent:
+            parts.append(f"{_count(sent, 'mismatch')} already notified {'was' if sent == 1 else 'were'} left alone")
+        if resolved:
+            parts.append(
+                f"{_count(resolved, 'resolved mismatch')} {'was' if resolved == 1 else 'were'} not notified "
+                "(resolved mismatches are never notified)"
+            )
+        level = messages.WARNING if resolved and not ids else messages.SUCCESS
+        self.message_user(request, "; ".join(parts) + ".", level)
+
+
+def _count(n: int, noun: str) -> str:
+    """ "1 mismatch", "2 mismatches", "1 notification", "2 notifications"."""
+    plural = noun + "es" if noun.endswith(("ch", "sh", "s", "x")) else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"

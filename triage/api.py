@@ -22,7 +22,7 @@ from traces.api import TraceCursorPagination
 from traces.models import Trace
 from traces.services import trace_get
 from triage.github import GitHubError
-from triage.models import Mismatch, MismatchReason, NotificationState
+from triage.models import Mismatch, MismatchReason, MismatchSource, NotificationState
 from triage.serializers import (
     BulkReportInput,
     BulkReportOutput,
@@ -94,7 +94,9 @@ class MismatchReportView(APIView):
                 fields={"step_index": [f"Must be below {count}, the trace's step count."]},
             )
         with transaction.atomic():
-            mismatch = mismatch_record(trace=trace, reported_by=request.auth.subject, **data.validated_data)
+            mismatch = mismatch_record(
+                trace=trace, reported_by=request.auth.subject, source=MismatchSource.API, **data.validated_data
+            )
         # Eager Celery (embedded default) has notified already; a worker has not: report what is true now.
         mismatch.refresh_from_db(fields=["notification_state", "issue_url"])
         return Response(MismatchReportedSerializer(mismatch).data, status=status.HTTP_201_CREATED)

@@ -182,3 +182,6 @@ class GitHubClient:
             return any(marker in (c.body or "") for c in itertools.islice(comments, MARKER_LOOKUP_LIMIT))
 
         return self._call(find)
+
+    def issue_reopen(self, number: int) -> None:
+        self._call(lambda: self._repository().get_issue(number).edit(state="open"))

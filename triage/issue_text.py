@@ -49,6 +49,20 @@ def issue_title(mismatch) -> str:
     return f"[Replay Mismatch] trace:{mismatch.trace.trace_id} step:{mismatch.step_index}"
 
 
+def reported_via_api(mismatch) -> bool:
+    """Reported through POST traces/{id}/mismatch rather than found by one of our replays."""
+    return mismatch.source == "api"
+
+
+def _opening(mismatch) -> str:
+    if reported_via_api(mismatch):
+        return (
+            f"A mismatch on this trace was reported via the API by `{mismatch.reported_by}` "
+            "(not found by a replay of this control plane)."
+        )
+    return "A replay of this trace diverged from the recorded run (determinism failure)."
+
+
 def issue_body(mismatch) -> str:
     trace = mismatch.trace
     rows = [
@@ -59,14 +73,14 @@ def issue_body(mismatch) -> str:
         ("Expected hash", _code(mismatch.expected_hash)),
         ("Actual hash", _code(mismatch.actual_hash)),
         ("Plan hash", _code(trace.plan_hash)),
-        ("Reported by", _code(mismatch.reported_by)),
+        ("Reported by", _code(mismatch.reported_by) + (" via API" if reported_via_api(mismatch) else "")),
         ("Recorded at", mismatch.created_at.isoformat() if mismatch.created_at else "—"),
         ("Fingerprint", _code(mismatch.fingerprint)),
         ("Mismatch", f"[`{mismatch.pk}`]({mismatch_admin_url(mismatch)})"),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return (
-        "A replay of this trace diverged from the recorded run (determinism failure).\n\n"
+        f"{_opening(mismatch)}\n\n"
         f"| Field | Value |\n|---|---|\n{table}\n\n"
         f"### Details\n\n{_fenced_json(mismatch.details)}\n\n"
         f"[Open the trace in the AOS admin]({trace_admin_url(trace)})\n\n"
@@ -89,12 +103,31 @@ def resolution_comment(*, who: str, note: str) -> str:
     return f"Resolved by {who}" + (f"\n\n{note}" if note else "")
 
 
+def group_resolution_comment(group) -> str:
+    """Kind and note of a group's resolution, as posted on its issue."""
+    kind = group.get_resolution_kind_display() if group.resolution_kind else "resolved"
+    return f"Resolved by {group.resolved_by} as **{kind}**\n\n{group.resolution_note}".rstrip()
+
+
+def regression_comment(mismatch, group) -> str:
+    """A mismatch in a group resolved as fixed: why the issue is open again."""
+    trace = mismatch.trace
+    when = f" on {group.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if group.resolved_at else ""
+    return (
+        f"**Regression**: resolved as fixed by {group.resolved_by or 'someone'}{when}, and it happened again: "
+        f"trace [`{trace.trace_id}`]({trace_admin_url(trace)}) step {mismatch.step_index}, reason "
+        f"`{mismatch.reason}` (mismatch `{mismatch.pk}`). Reopened by the AOS control plane."
+    )
+
+
 def slack_text(mismatch, *, github_error: str = "") -> str:
     trace = mismatch.trace
     text = (
         f":warning: *{issue_title(mismatch)}*\n"
         f"tenant `{mismatch.tenant.slug}` · reason `{mismatch.reason}` · skill `{mismatch.skill_id or '-'}`\n"
-        f"expected `{mismatch.expected_hash or '-'}` · actual `{mismatch.actual_hash or '-'}`\n"
+        f"expected `{mismatch.expected_hash or '-'}` · actual `{mismatch.actual_hash or '-'}`"
+        + (f" · reported via API by `{mismatch.reported_by}`" if reported_via_api(mismatch) else "")
+        + "\n"
         f"<{trace_admin_url(trace)}|Open the trace> · <{mismatch_admin_url(mismatch)}|Mismatch>"
     )
     if github_error:

@@ -1,4 +1,7 @@
-"""Replay mismatches, their notification state and GitHub webhook deliveries (PRODUCT.md §6)."""
+"""Replay mismatches, their groups (the triage unit), notification state and GitHub webhook deliveries.
+
+PRODUCT.md §6 and §15.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,13 @@ class NotificationChannel(models.TextChoices):
     NONE = "none"
 
 
+class MismatchSource(models.TextChoices):
+    """Where a mismatch came from: one of our replays, or a report via the API."""
+
+    REPLAY = "replay"
+    API = "api"
+
+
 class MismatchQuerySet(models.QuerySet):
     def for_tenant(self, tenant) -> MismatchQuerySet:
         return self.filter(tenant=tenant)
@@ -46,6 +56,7 @@ class Mismatch(models.Model):
     trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="mismatches")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mismatches")
     reported_by = models.CharField(max_length=200)
+    source = models.CharField(max_length=8, choices=MismatchSource.choices, default=MismatchSource.REPLAY)
     step_index = models.PositiveIntegerField()
     skill_id = models.CharField(max_length=100, blank=True, default="")
     reason = models.CharField(max_length=32, choices=MismatchReason.choices)
@@ -53,6 +64,9 @@ class Mismatch(models.Model):
     actual_hash = models.CharField(max_length=64, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
     fingerprint = models.CharField(max_length=64, db_index=True)
+    group = models.ForeignKey(
+        "MismatchGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="mismatches"
+    )
     notification_state = models.CharField(
         max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING
     )
@@ -83,6 +97,100 @@ class Mismatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace.trace_id} step {self.step_index}: {self.reason}"
+
+
+class GroupStatus(models.TextChoices):
+    UNRESOLVED = "unresolved"
+    RESOLVED = "resolved"
+    REGRESSED = "regressed"
+
+
+class ResolutionKind(models.TextChoices):
+    FIXED = "fixed", "Fixed"
+    ACCEPTED_NONDETERMINISM = "accepted_nondeterminism", "Accepted non-determinism"
+    FLAKY_SKILL = "flaky_skill", "Flaky skill"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+class GroupEventKind(models.TextChoices):
+    REPORTED = "reported"
+    NOTIFIED = "notified"
+    COMMENTED = "commented"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+
+
+class MismatchGroupQuerySet(models.QuerySet):
+    def for_tenant(self, tenant) -> MismatchGroupQuerySet:
+        return self.filter(tenant=tenant)
+
+    def open(self) -> MismatchGroupQuerySet:
+        return self.exclude(status=GroupStatus.RESOLVED)
+
+
+class MismatchGroup(models.Model):
+    """All mismatches of one fingerprint (tenant, plan hash, step, skill, reason): the triage unit.
+
+    Counters are kept by `triage.groups.group_join` under a row lock, so concurrent reports of one
+    fingerprint land in one group with the right count. One GitHub issue per group.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="mismatch_groups")
+    fingerprint = models.CharField(max_length=64)
+    plan_hash = models.CharField(max_length=64, blank=True, default="")
+    step_index = models.PositiveIntegerField()
+    skill_id = models.CharField(max_length=100, blank=True, default="")
+    reason = models.CharField(max_length=32, choices=MismatchReason.choices)
+    agent_id = models.CharField(max_length=200, blank=True, default="", help_text="The last mismatch's agent.")
+    status = models.CharField(max_length=16, choices=GroupStatus.choices, default=GroupStatus.UNRESOLVED)
+    count = models.PositiveIntegerField(default=0)
+    affected_traces = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    last_mismatch = models.ForeignKey("Mismatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issue_url = models.URLField(max_length=500, blank=True, default="")
+    issue_number = models.PositiveIntegerField(null=True, blank=True)
+    # While set and in the future, one worker is filing the group's issue; the others wait for it.
+    issue_lease_until = models.DateTimeField(null=True, blank=True)
+    resolution_kind = models.CharField(max_length=32, choices=ResolutionKind.choices, blank=True, default="")
+    resolution_note = models.TextField(blank=True, default="")
+    resolved_by = models.CharField(max_length=200, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MismatchGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "fingerprint"], name="mismatchgroup_tenant_fingerprint_unique")
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "-last_seen"], name="mismatchgroup_tenant_status")]
+
+    def __str__(self) -> str:
+        return f"step {self.step_index} {self.skill_id or '?'}: {self.reason} ×{self.count}"
+
+    @property
+    def resolution_kind_or_none(self) -> str | None:
+        return self.resolution_kind or None
+
+
+class MismatchGroupEvent(models.Model):
+    """The group's timeline: reported, notified, commented, resolved, reopened."""
+
+    group = models.ForeignKey(MismatchGroup, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=GroupEventKind.choices)
+    mismatch = models.ForeignKey("Mismatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=200, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["group", "created_at"], name="mismatchgroupevent_group")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class WebhookDelivery(models.Model):

@@ -5,6 +5,11 @@ conditional UPDATE that bumps `notification_attempts` and sets `notification_nex
 to a lease. Nobody else can claim it until the lease (or the backoff written after a transient
 failure) has passed, and the result is only written while the row is still pending.
 `notification_channel` is `slack` on a pending row once GitHub has been given up on.
+
+A mismatch in a group files (or comments on, or reopens) the group's one issue (`triage.issues`).
+No channel configured is not a failure: the row stays `pending` with NO_CHANNEL as its last error
+and its attempts reset, so `notify_pending` sends it once GITHUB_TOKEN or SLACK_MISMATCH_WEBHOOK
+is set. A resolved mismatch is never notified.
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from django.utils import timezone
 from aosproject.metrics import NOTIFICATIONS
 from triage.github import GitHubClient, GitHubError, IssueRef
 from triage.issue_text import issue_body, issue_marker, issue_title, recurrence_comment, slack_text
-from triage.models import Mismatch, NotificationChannel, NotificationState
+from triage.issues import LABELS, group_issue_file
+from triage.models import Mismatch, MismatchGroup, NotificationChannel, NotificationState
 from triage.slack import SlackError, slack_post
 
 logger = logging.getLogger(__name__)
 
-LABELS = ["replay-mismatch", "aos", "automated"]
+NO_CHANNEL = "No notification channel configured (GITHUB_TOKEN + repository, or SLACK_MISMATCH_WEBHOOK)."
 MAX_ATTEMPTS = 8  # backoff 10 s .. 21 min in total, then Slack / failed
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 30 * 60
@@ -39,7 +45,7 @@ GROUP_POLL_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class NotifyResult:
-    outcome: str  # sent | retry | failed | not_due | skipped
+    outcome: str  # sent | retry | failed | no_channel | not_due | skipped
     channel: str = NotificationChannel.NONE
     retry_in: float | None = None
     issue_url: str = ""
@@ -64,7 +70,7 @@ def _wait(retry_after: float | None, attempt: int) -> float:
 def _claim(mismatch_id, now: datetime) -> tuple[Mismatch | None, NotifyResult | None]:
     due = Q(notification_next_attempt_at__isnull=True) | Q(notification_next_attempt_at__lte=now)
     claimed = (
-        Mismatch.objects.filter(pk=mismatch_id, notification_state=NotificationState.PENDING)
+        Mismatch.objects.filter(pk=mismatch_id, notification_state=NotificationState.PENDING, resolved=False)
         .filter(due)
         .update(
             notification_attempts=F("notification_attempts") + 1,
@@ -90,8 +96,8 @@ def _finish_sent(mismatch: Mismatch, *, channel: str, ref: IssueRef | None = Non
         "notification_channel": channel,
         "notification_next_attempt_at": None,
     }
-    if error:  # sent through the fallback: keep why GitHub was not used
-        fields["notification_last_error"] = error[:2000]
+    # Sent through the fallback: keep why GitHub was not used; sent directly: no error is left over.
+    fields["notification_last_error"] = error[:2000]
     if ref is not None:
         fields.update(issue_url=ref.url, issue_number=ref.number)
     _still_claimed(mismatch).update(**fields)
@@ -117,6 +123,17 @@ def _finish_failed(mismatch: Mismatch, *, channel: str, error: str) -> NotifyRes
     return NotifyResult("failed", channel=channel, error=error)
 
 
+def _finish_no_channel(mismatch: Mismatch) -> NotifyResult:
+    """Nothing to send through: stays pending, attempts reset, picked up once a channel is set."""
+    _still_claimed(mismatch).update(
+        notification_channel=NotificationChannel.NONE,
+        notification_attempts=0,
+        notification_last_error=NO_CHANNEL,
+        notification_next_attempt_at=None,
+    )
+    return NotifyResult("no_channel", error=NO_CHANNEL)
+
+
 def open_issue_for_fingerprint(client: GitHubClient, mismatch: Mismatch) -> IssueRef | None:
     """The still-open issue of an earlier, unresolved mismatch with the same fingerprint."""
     earlier = (
@@ -138,7 +155,7 @@ def open_issue_for_fingerprint(client: GitHubClient, mismatch: Mismatch) -> Issu
 
 
 def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
-    """Comments on the fingerprint's open issue, or opens a new one. Raises GitHubError.
+    """The group's issue (see `triage.issues`); ungrouped rows: the fingerprint's open issue or a new one.
 
     A retry (not the first attempt) first looks for what an earlier attempt wrote before its answer
     was lost (worker killed mid-request, timeout after GitHub's write): GitHub has no idempotency key
@@ -152,7 +169,13 @@ def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
         lost = client.issue_find(marker=marker, label=LABELS[0], since=since)
         if lost is not None:
             logger.info("mismatch %s: issue #%s of an earlier attempt found, not filed again", mismatch.pk, lost.number)
+            if mismatch.group_id is not None:  # the attempt died before it recorded the group's issue
+                MismatchGroup.objects.filter(pk=mismatch.group_id, issue_number__isnull=True).update(
+                    issue_url=lost.url, issue_number=lost.number, issue_lease_until=None
+                )
             return lost
+    if mismatch.group_id is not None:
+        return group_issue_file(client, mismatch)
     existing = open_issue_for_fingerprint(client, mismatch)
     if existing is not None:
         if not (retry and client.comment_exists(existing.number, marker=marker, since=since)):
@@ -232,14 +255,19 @@ def mismatch_notify(*, mismatch_id, now: datetime | None = None) -> NotifyResult
             return _finish_sent(mismatch, channel=NotificationChannel.SLACK, error="; ".join(errors))
 
     if client is None and not webhook and not errors:
-        errors.append("No notification channel configured (GITHUB_TOKEN + repository, or SLACK_MISMATCH_WEBHOOK).")
-        NOTIFICATIONS.labels(channel="none", result="failed").inc()
+        NOTIFICATIONS.labels(channel="none", result="no_channel").inc()
+        return _finish_no_channel(mismatch)
     return _finish_failed(mismatch, channel=NotificationChannel.NONE, error="; ".join(errors))
 
 
 def notification_requeue(*, mismatch_ids) -> list:
-    """Puts failed/pending mismatches back to a fresh pending state (the admin's "Retry notification")."""
-    qs = Mismatch.objects.filter(pk__in=list(mismatch_ids)).exclude(notification_state=NotificationState.SENT)
+    """Puts unresolved failed/pending mismatches back to a fresh pending state (the admin's "Retry notification").
+
+    Resolved and already sent mismatches are left alone; returns the ids requeued.
+    """
+    qs = Mismatch.objects.filter(pk__in=list(mismatch_ids), resolved=False).exclude(
+        notification_state=NotificationState.SENT
+    )
     ids = list(qs.values_list("pk", flat=True))
     Mismatch.objects.filter(pk__in=ids).update(
         notification_state=NotificationState.PENDING,
@@ -257,7 +285,10 @@ def notify_pending_sweep(
     now = now or timezone.now()
     due = Q(notification_next_attempt_at__isnull=True) | Q(notification_next_attempt_at__lte=now)
     ids = list(
-        Mismatch.objects.pending_notification().filter(due).order_by("created_at").values_list("pk", flat=True)[:limit]
+        Mismatch.objects.pending_notification()
+        .filter(due, resolved=False)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
     )
     counts: Counter = Counter(due=len(ids))
     for mismatch_id in ids:
@@ -275,6 +306,8 @@ def mismatch_issue_file(*, mismatch_id, now: datetime | None = None) -> NotifyRe
     """
     now = now or timezone.now()
     mismatch = Mismatch.objects.select_related("tenant").get(pk=mismatch_id)
+    if mismatch.resolved:
+        return NotifyResult("skipped", error="The mismatch is resolved.")
     client = GitHubClient.for_tenant(mismatch.tenant)
     if client is None:
         return NotifyResult("failed", error="GitHub is not configured (GITHUB_TOKEN and a repository).")

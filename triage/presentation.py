@@ -11,7 +11,9 @@ from django.db.models.functions import TruncDate
 
 from traces.diff import MISSING, structural_diff
 from traces.models import Trace, TraceStep
+from triage.issue_text import reported_via_api
 from triage.models import Mismatch, NotificationState
+from triage.notify import NO_CHANNEL
 
 CHART_DAYS = 30
 
@@ -64,10 +66,21 @@ def mismatch_sides(mismatch: Mismatch) -> dict[str, Any]:
     """Expected (recorded) vs actual (replayed) value of the diverging step, with their diff.
 
     Replay stores both in `details` (`expected`, `actual`); for mismatches reported without them
-    the recorded step's output and the replay run's step output are used.
+    the recorded step's output and the replay run's step output are used. A mismatch reported via
+    the API without an `actual` has no actual side (`source` "api", `actual_lines` None): there is
+    no replay to show, which is not the same as a replay that produced nothing.
     """
     details = mismatch.details if isinstance(mismatch.details, dict) else {}
     expected = details["expected"] if "expected" in details else _step_output(mismatch.trace, mismatch.step_index)
+    via_api = reported_via_api(mismatch)
+    if via_api and "actual" not in details:
+        return {
+            "source": "api",
+            "expected_lines": json_lines(expected, set()),
+            "actual_lines": None,
+            "differences": [],
+            "identical": False,
+        }
     if "actual" in details:
         actual = details["actual"]
     else:
@@ -79,6 +92,7 @@ def mismatch_sides(mismatch: Mismatch) -> dict[str, Any]:
     differences = structural_diff(expected, actual)
     changed = {d["path"] for d in differences}
     return {
+        "source": "api" if via_api else "replay",
         "expected_lines": json_lines(expected, changed),
         "actual_lines": json_lines(actual, changed),
         "differences": [
@@ -97,7 +111,11 @@ def _counts(now: datetime) -> dict[str, Any]:
         "last_hour": Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1))),
         "last_day": Count("pk", filter=Q(created_at__gte=now - timedelta(hours=24))),
         "unresolved": Count("pk", filter=Q(resolved=False)),
-        "pending": Count("pk", filter=Q(notification_state=NotificationState.PENDING)),
+        "pending": Count("pk", filter=Q(notification_state=NotificationState.PENDING, resolved=False)),
+        "no_channel": Count(
+            "pk",
+            filter=Q(notification_state=NotificationState.PENDING, resolved=False, notification_last_error=NO_CHANNEL),
+        ),
         "failed": Count("pk", filter=Q(notification_state=NotificationState.FAILED)),
         "total": Count("pk"),
     }

@@ -15,7 +15,7 @@ from aosproject.api import (
     StrictRegexField,
     StrictSerializer,
 )
-from triage.models import Mismatch, MismatchReason
+from triage.models import Mismatch, MismatchReason, MismatchSource
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -72,6 +72,10 @@ class MismatchSerializer(serializers.ModelSerializer):
     tenant = serializers.CharField(source="tenant.slug", read_only=True)
     notified = serializers.SerializerMethodField()
     issue_url = BlankAsNullURLField(read_only=True, help_text="null until an issue is filed.")
+    reported_via = serializers.ChoiceField(
+        source="source", choices=MismatchSource.choices, read_only=True, help_text="api: reported via the API."
+    )
+    group_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="Its mismatch group.")
 
     class Meta:
         model = Mismatch
@@ -80,6 +84,7 @@ class MismatchSerializer(serializers.ModelSerializer):
             "trace_id",
             "tenant",
             "reported_by",
+            "reported_via",
             "step_index",
             "skill_id",
             "reason",
@@ -87,6 +92,7 @@ class MismatchSerializer(serializers.ModelSerializer):
             "actual_hash",
             "details",
             "fingerprint",
+            "group_id",
             "notified",
             "notification_state",
             "notification_channel",

@@ -16,9 +16,10 @@ from aos_sdk.hashing import H
 from aosproject.metrics import NOTIFICATIONS, REPLAY_MISMATCHES
 from traces.models import Trace
 from triage.github import GitHubClient, IssueRef
+from triage.groups import group_join
 from triage.issue_text import bulk_issue_body, bulk_issue_title, resolution_comment
-from triage.models import Mismatch, NotificationChannel, NotificationState
-from triage.notify import LABELS
+from triage.issues import LABELS
+from triage.models import Mismatch, MismatchSource, NotificationChannel, NotificationState
 
 
 def mismatch_fingerprint(*, tenant_id: int, plan_hash: str, step_index: int, skill_id: str, reason: str) -> str:
@@ -38,13 +39,50 @@ def mismatch_record(
     expected_hash: str = "",
     actual_hash: str = "",
     details: dict[str, Any] | None = None,
+    source: str = MismatchSource.REPLAY,
 ) -> Mismatch:
-    """Creates the mismatch (pending notification). The caller's transaction decides when it lands."""
+    """Creates the mismatch (pending notification) in its group. The caller's transaction decides when it lands.
+
+    A mismatch joining a group resolved as anything but `fixed` is recorded resolved and is not
+    notified (the group only counts it); see `triage.groups.group_join`.
+    """
     if not skill_id:
         step = trace.steps.filter(index=step_index).only("skill_id").first()
         skill_id = step.skill_id if step else ""
-    mismatch = Mismatch.objects.create(
+    with transaction.atomic():  # the mismatch and its group's counters land together
+        mismatch = _mismatch_create(
+            trace=trace,
+            step_index=step_index,
+            reason=reason,
+            reported_by=reported_by,
+            skill_id=skill_id,
+            expected_hash=expected_hash,
+            actual_hash=actual_hash,
+            details=details,
+            source=source,
+        )
+        group_join(mismatch=mismatch)
+    REPLAY_MISMATCHES.labels(reason=reason).inc()
+    if not mismatch.resolved:
+        _schedule_notification(mismatch)
+    return mismatch
+
+
+def _mismatch_create(
+    *,
+    trace: Trace,
+    step_index: int,
+    reason: str,
+    reported_by: str,
+    skill_id: str,
+    expected_hash: str,
+    actual_hash: str,
+    details: dict[str, Any] | None,
+    source: str,
+) -> Mismatch:
+    return Mismatch.objects.create(
         trace=trace,
+        source=source,
         tenant_id=trace.tenant_id,
         reported_by=reported_by,
         step_index=step_index,
@@ -61,9 +99,6 @@ def mismatch_record(
             reason=reason,
         ),
     )
-    REPLAY_MISMATCHES.labels(reason=reason).inc()
-    _schedule_notification(mismatch)
-    return mismatch
 
 
 def _schedule_notification(mismatch: Mismatch) -> None:

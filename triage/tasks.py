@@ -12,6 +12,7 @@ from celery import shared_task
 from django.conf import settings
 
 from triage.github import GitHubError
+from triage.issues import group_resolution_push
 from triage.notify import backoff_seconds, mismatch_notify, notify_pending_sweep
 from triage.services import mismatch_resolution_push
 from triage.webhooks import webhook_deliveries_purge
@@ -19,6 +20,7 @@ from triage.webhooks import webhook_deliveries_purge
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "group_resolution_push_task",
     "mismatch_notify_sweep_task",
     "mismatch_notify_task",
     "mismatch_resolution_push_task",
@@ -52,6 +54,20 @@ def mismatch_resolution_push_task(self, mismatch_id: str) -> str:
         logger.warning("mismatch %s: resolution not pushed to GitHub: %s", mismatch_id, exc)
         return "failed"
     return "pushed"
+
+
+@shared_task(bind=True, name="triage.group_resolution_push", max_retries=RESOLUTION_MAX_RETRIES, acks_late=True)
+def group_resolution_push_task(self, group_id: int) -> str:
+    """Posts a group's resolution (kind and note) on its issue and closes it (GITHUB_CLOSE_ON_RESOLVE)."""
+    try:
+        pushed = group_resolution_push(group_id=group_id, close=settings.GITHUB_CLOSE_ON_RESOLVE)
+    except GitHubError as exc:
+        if exc.retryable and self.request.retries < RESOLUTION_MAX_RETRIES and not self.request.is_eager:
+            wait = exc.retry_after if exc.retry_after is not None else backoff_seconds(self.request.retries + 1)
+            raise self.retry(countdown=wait)
+        logger.warning("mismatch group %s: resolution not pushed to GitHub: %s", group_id, exc)
+        return "failed"
+    return "pushed" if pushed else "nothing"
 
 
 def schedule_notify_retry(mismatch_id, wait: float) -> None:

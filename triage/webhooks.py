@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from triage.groups import group_resolve_from_github, group_unresolve_from_github
 from triage.models import Mismatch, WebhookDelivery
 
 
@@ -61,6 +62,8 @@ def github_event_apply(*, event: str, payload: dict[str, Any]) -> dict[str, Any]
         updated = linked.filter(resolved=False).update(
             resolved=True, resolved_at=timezone.now(), resolved_by=login[:200]
         )
+        group_resolve_from_github(issue_url=html_url, login=login)
     else:
         updated = linked.filter(resolved=True).update(resolved=False, resolved_at=None, resolved_by="")
+        group_unresolve_from_github(issue_url=html_url, login=login)
     return {"ok": True, "event": event, "action": action, "ignored": False, "updated": updated}

@@ -59,6 +59,9 @@ def test_it_answers_a_missing_issue_url_as_null(api_a, tenant_a, settings):
         ("/api/v1/traces", "limit=abc", "limit"),
         ("/api/v1/traces", "limit=0", "limit"),
         ("/api/v1/mismatches", "limit=-1", "limit"),
+        ("/api/v1/mismatch-groups", "status=sleeping", "status"),
+        ("/api/v1/mismatch-groups", "reason=cosmic_rays", "reason"),
+        ("/api/v1/mismatch-groups", "limit=0", "limit"),
         ("/api/v1/runtime/runs", "limit=201", "limit"),
         ("/api/v1/runtime/runs", "limit=1.5", "limit"),
     ],
@@ -140,7 +143,15 @@ def test_it_rounds_money_to_six_decimals(api_a, tenant_a):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/traces", "/api/v1/mismatches", "/api/v1/runtime/runs", "/api/v1/runtime/skills", "/api/v1/me"]
+    "path",
+    [
+        "/api/v1/traces",
+        "/api/v1/mismatches",
+        "/api/v1/mismatch-groups",
+        "/api/v1/runtime/runs",
+        "/api/v1/runtime/skills",
+        "/api/v1/me",
+    ],
 )
 def test_it_answers_the_same_with_or_without_a_trailing_slash(api_a, tenant_a, path):
     store(tenant_a, steps=1)

@@ -104,7 +104,9 @@ def test_it_refuses_nul_in_query_parameters(api_a, query):
 # --- 9: forged cursors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/traces", "/api/v1/runtime/runs", "/api/v1/mismatches"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/traces", "/api/v1/runtime/runs", "/api/v1/mismatches", "/api/v1/mismatch-groups"]
+)
 @pytest.mark.parametrize(
     "raw", [b"p=x", b"p=2025-13-45", b"p=2000-01-01 00:00:00+20:55x", b"o=-1&p=x", b"r=1&p=\x00", b"o=x"]
 )
@@ -113,7 +115,7 @@ def test_it_answers_invalid_cursor_for_a_forged_cursor(api_a, path, raw):
     assert_envelope(api_a.get(path, {"cursor": cursor}), 400, "invalid_cursor")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/traces", "/api/v1/mismatches"])
+@pytest.mark.parametrize("path", ["/api/v1/traces", "/api/v1/mismatches", "/api/v1/mismatch-groups"])
 def test_it_accepts_a_cursor_position_with_an_offset_postgresql_refuses(api_a, tenant_a, path):
     cursor = base64.b64encode(urlencode({"p": "2999-01-01 00:00:00+20:55"}).encode()).decode()
     assert api_a.get(path, {"cursor": cursor}).status_code == 200

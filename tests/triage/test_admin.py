@@ -148,7 +148,7 @@ def test_it_retries_failed_notifications(
     Mismatch.objects.filter(pk=mismatch.pk).update(notification_state="failed", notification_attempts=8)
     with django_capture_on_commit_callbacks(execute=True):
         response = act(admin_client_for(alice), "retry_notification", [mismatch])
-    assert "Queued 1 notification;" in response.content.decode()
+    assert "Queued 1 notification." in response.content.decode()
     mismatch.refresh_from_db()
     assert (mismatch.notification_state, mismatch.notification_attempts) == ("sent", 1)
     assert len(github_on.created_issues()) == 1

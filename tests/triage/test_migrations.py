@@ -74,3 +74,44 @@ def test_it_keeps_mismatches_deliveries_and_idempotency_records(before_the_move)
     assert IdempotencyRecord.objects.get().key == "k-1"
     moved = new.get_model("auth", "Permission").objects.select_related("content_type").get(pk=permission.pk)
     assert (moved.content_type.app_label, moved.content_type.model) == ("triage", "mismatch")
+
+
+@pytest.fixture
+def before_groups(transactional_db):
+    old_apps = _migrate([("triage", "0001_initial")])
+    yield old_apps
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_it_backfills_one_group_per_fingerprint(before_groups):
+    old = before_groups
+    tenant = old.get_model("accounts", "Tenant").objects.create(slug="old", name="Old")
+    trace_model, mismatch_model = old.get_model("traces", "Trace"), old.get_model("triage", "Mismatch")
+    traces = [
+        trace_model.objects.create(
+            tenant=tenant, trace_id=f"t-{i}", source="run", plan_hash="p" * 64, frozen_timestamp="2025-01-01T00:00:00Z"
+        )
+        for i in range(2)
+    ]
+
+    def mismatch(trace, fingerprint, **extra):
+        return mismatch_model.objects.create(
+            trace=trace, tenant=tenant, step_index=1, reason="output_mismatch", fingerprint=fingerprint, **extra
+        )
+
+    mismatch(traces[0], "f" * 64, reported_by="replay", issue_url="https://github.example/a/b/issues/7", issue_number=7)
+    mismatch(traces[0], "f" * 64, reported_by="replay")
+    mismatch(traces[1], "f" * 64, reported_by="api_key:3")
+    done = mismatch(traces[1], "e" * 64, reported_by="replay", resolved=True, resolved_by="alice", resolution_note="ok")
+
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    from triage.models import Mismatch, MismatchGroup
+
+    open_group = MismatchGroup.objects.get(fingerprint="f" * 64)
+    assert (open_group.count, open_group.affected_traces, open_group.status) == (3, 2, "unresolved")
+    assert (open_group.issue_number, open_group.events.count()) == (7, 3)
+    assert set(Mismatch.objects.filter(group=open_group).values_list("source", flat=True)) == {"replay", "api"}
+    resolved = MismatchGroup.objects.get(fingerprint="e" * 64)
+    assert (resolved.status, resolved.resolution_kind, resolved.resolved_by) == ("resolved", "fixed", "alice")
+    assert Mismatch.objects.get(pk=done.pk).group_id == resolved.pk

@@ -21,7 +21,7 @@ from tests.triage.github_standin import (  # noqa: F401  (fixtures)
     slack,
 )
 from triage.models import Mismatch
-from triage.notify import MAX_ATTEMPTS, backoff_seconds, mismatch_notify
+from triage.notify import MAX_ATTEMPTS, NO_CHANNEL, backoff_seconds, mismatch_notify
 from triage.services import mismatch_bulk_report, mismatch_record, mismatch_resolve
 
 ISSUES = r"/repos/acme/agents/issues"
@@ -85,13 +85,17 @@ def test_it_comments_on_the_open_issue_for_the_same_fingerprint(
     assert len(github_on.calls("GET", ISSUES + r"/1")) == 1  # the issue's state was checked
 
 
-def test_it_opens_a_new_issue_when_the_fingerprints_issue_was_closed(
+def test_it_reopens_the_groups_issue_when_it_was_closed_on_github(
     github_on, tenant_a, django_capture_on_commit_callbacks
 ):
     first = record(make_trace(tenant_a, "trace-1"), django_capture_on_commit_callbacks)
     github_on.issues[(REPO, first.issue_number)]["state"] = "closed"  # closed on GitHub, no webhook
     second = record(make_trace(tenant_a, "trace-2"), django_capture_on_commit_callbacks)
-    assert second.issue_number == 2 and len(github_on.created_issues()) == 2
+    # One issue per group: the same one, open again, with the recurrence as a comment.
+    assert second.issue_number == first.issue_number and len(github_on.created_issues()) == 1
+    issue = github_on.issues[(REPO, first.issue_number)]
+    assert issue["state"] == "open"
+    assert "trace-2" in issue["comments"][-1]
 
 
 def test_it_retries_502_twice_then_files_one_issue(github_on, tenant_a, django_capture_on_commit_callbacks):
@@ -176,7 +180,9 @@ def test_it_keeps_the_mismatch_pending_while_github_is_unreachable(
         clock.shift(backoff_seconds(3))
         capsys.readouterr()
         call_command("notify_pending")
-    assert capsys.readouterr().out.strip() == ("notify_pending: 1 due, 1 sent, 0 retry scheduled, 0 failed, 0 skipped")
+    assert capsys.readouterr().out.strip() == (
+        "notify_pending: 1 due, 1 sent, 0 retry scheduled, 0 failed, 0 skipped, 0 waiting for a channel"
+    )
     mismatch.refresh_from_db()
     assert mismatch.notification_state == "sent" and mismatch.notification_attempts == 4
     assert len(github_on.created_issues()) == 1
@@ -241,12 +247,15 @@ def test_it_retries_slack_later_without_asking_github_again(
     assert len(github_on.calls("POST", ISSUES)) == 1  # GitHub was not asked a second time
 
 
-def test_it_fails_clearly_when_no_channel_is_configured(settings, tenant_a, django_capture_on_commit_callbacks):
+def test_it_keeps_a_mismatch_pending_while_no_channel_is_configured(
+    settings, tenant_a, django_capture_on_commit_callbacks
+):
     settings.GITHUB_TOKEN = ""
     settings.SLACK_MISMATCH_WEBHOOK = ""
     mismatch = record(make_trace(tenant_a), django_capture_on_commit_callbacks)
-    assert mismatch.notification_state == "failed"
-    assert "No notification channel configured" in mismatch.notification_last_error
+    assert (mismatch.notification_state, mismatch.notification_attempts) == ("pending", 0)
+    assert mismatch.notification_last_error == NO_CHANNEL
+    assert mismatch.notification_next_attempt_at is None  # due at once when a channel appears
 
 
 def test_it_uses_the_tenants_repository(github_on, settings, tenant_a, django_capture_on_commit_callbacks):
@@ -266,7 +275,7 @@ def test_it_never_files_into_a_tenant_repository_off_the_allow_list(
     tenant_a.save()
     mismatch = record(make_trace(tenant_a), django_capture_on_commit_callbacks)
     assert github_on.calls("POST", r"/repos/someone-else/private-repo/issues") == []
-    assert mismatch.notification_state == "failed"
+    assert (mismatch.notification_state, mismatch.notification_last_error) == ("pending", NO_CHANNEL)
 
 
 def test_it_never_notifies_a_mismatch_twice_when_workers_race(github_on, tenant_a):

@@ -24,5 +24,6 @@ class Command(BaseCommand):
             push_command_metrics(job="aos_notify_pending", collectors=[NOTIFICATIONS])
         self.stdout.write(
             f"notify_pending: {counts['due']} due, {counts['sent']} sent, {counts['retry']} retry scheduled, "
-            f"{counts['failed']} failed, {counts['skipped'] + counts['not_due']} skipped"
+            f"{counts['failed']} failed, {counts['skipped'] + counts['not_due']} skipped, "
+            f"{counts['no_channel']} waiting for a channel"
         )
