@@ -232,6 +232,8 @@ def _errors_for(path: str, method: str, operation: dict[str, Any], *, idempotent
         codes += ["409", "422"]
     if method in ("post", "put") and (path.startswith("/api/v1/traces") or "/replay/" in path):
         codes.append("409")
+    if path.startswith("/api/v1/mismatch-groups/") and path.endswith("/resolve"):
+        codes.append("409")  # already resolved
     if path.endswith("/bulk-report"):
         codes += ["404", "409", "502"]
     return sorted(set(codes))

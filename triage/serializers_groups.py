@@ -12,7 +12,9 @@ from triage.serializers import MismatchSerializer
 
 class MismatchGroupSerializer(serializers.ModelSerializer):
     tenant = serializers.CharField(source="tenant.slug", read_only=True)
-    last_trace_id = serializers.CharField(source="last_mismatch.trace.trace_id", read_only=True, default=None)
+    last_trace_id = serializers.CharField(
+        source="last_mismatch.trace.trace_id", read_only=True, default=None, allow_null=True
+    )
     issue_url = BlankAsNullURLField(read_only=True, help_text="null until an issue is filed.")
     resolution_kind = serializers.ChoiceField(
         choices=ResolutionKind.choices, read_only=True, allow_null=True, source="resolution_kind_or_none"
