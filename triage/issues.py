@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,8 +26,15 @@ from triage.issue_text import (
 from triage.models import GroupEventKind, GroupStatus, Mismatch, MismatchGroup
 
 LABELS = ["replay-mismatch", "aos", "automated"]
-FILE_LEASE_SECONDS = 120
 BUSY_RETRY_SECONDS = 5.0
+
+
+def file_lease_seconds() -> float:
+    """How long filing a group's first issue is claimed: as long as one notification attempt holds its row.
+
+    A worker killed mid-filing leaves the claim behind; the redelivered attempt may file once it has passed.
+    """
+    return float(settings.MISMATCH_NOTIFY_LEASE_SECONDS)
 
 
 def _in_repo(client: GitHubClient, group: MismatchGroup) -> bool:
@@ -40,7 +48,7 @@ def _file_new(client: GitHubClient, group: MismatchGroup, mismatch: Mismatch) ->
         MismatchGroup.objects.filter(pk=group.pk)
         .filter(free)
         .filter(Q(issue_number__isnull=True) | ~Q(issue_url__contains=f"/{client.repo_name}/issues/"))
-        .update(issue_lease_until=now + timedelta(seconds=FILE_LEASE_SECONDS))
+        .update(issue_lease_until=now + timedelta(seconds=file_lease_seconds()))
     )
     if not claimed:  # someone is filing it right now (or just did): comment on theirs shortly
         raise GitHubError(
