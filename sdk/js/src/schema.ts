@@ -59,6 +59,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mismatch-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /api/v1/mismatch-groups (viewer; the caller's tenant). */
+        get: operations["v1_mismatch_groups_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mismatch-groups/{group_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /api/v1/mismatch-groups/{id} (viewer): the group, its latest diff and its timeline. */
+        get: operations["v1_mismatch_groups_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mismatch-groups/{group_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description POST /api/v1/mismatch-groups/{id}/resolve (operator) `{kind, note}`. */
+        post: operations["v1_mismatch_groups_resolve_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mismatches": {
         parameters: {
             query?: never;
@@ -414,6 +465,17 @@ export interface components {
             };
             roles: string[];
         };
+        DiffLine: {
+            text: string;
+            changed: boolean;
+        };
+        Difference: {
+            path: string;
+            /** @description Expected (recorded) value, as JSON. */
+            a: string;
+            /** @description Actual value, as JSON. */
+            b: string;
+        };
         Divergence: {
             step_index: number;
             reason: components["schemas"]["DivergenceReasonEnum"];
@@ -434,6 +496,11 @@ export interface components {
          * @enum {string}
          */
         DivergenceReasonEnum: "output_mismatch" | "input_mismatch" | "status_mismatch" | "skill_mismatch" | "step_count_mismatch";
+        /** @description Refuses unknown fields (PRODUCT.md §9) instead of silently dropping them. */
+        GroupResolveInputRequest: {
+            kind: components["schemas"]["ResolutionKindEnum"];
+            note: string & unknown;
+        };
         /** @description Refuses unknown fields (PRODUCT.md §9) instead of silently dropping them. */
         IngestStepRequest: {
             index: number;
@@ -469,12 +536,34 @@ export interface components {
             /** @default  */
             replay: components["schemas"]["ReplayEnum"] | components["schemas"]["BlankEnum"];
         };
+        /** @description The latest mismatch's expected vs actual output of the diverging step. */
+        LatestDiff: {
+            /**
+             * @description api: reported via the API (no replayed side).
+             *
+             *     * `replay` - Replay
+             *     * `api` - Api
+             */
+            reported_via: components["schemas"]["ReportedViaEnum"];
+            expected_lines: components["schemas"]["DiffLine"][];
+            /** @description null when reported via the API. */
+            actual_lines: components["schemas"]["DiffLine"][] | null;
+            differences: components["schemas"]["Difference"][];
+            identical: boolean;
+        };
         Mismatch: {
             /** Format: uuid */
             readonly id: string;
             readonly trace_id: string;
             readonly tenant: string;
             readonly reported_by: string;
+            /**
+             * @description api: reported via the API.
+             *
+             *     * `replay` - Replay
+             *     * `api` - Api
+             */
+            readonly reported_via: components["schemas"]["ReportedViaEnum"];
             readonly step_index: number;
             readonly skill_id: string;
             readonly reason: components["schemas"]["MismatchReasonEnum"];
@@ -482,6 +571,8 @@ export interface components {
             readonly actual_hash: string;
             readonly details: unknown;
             readonly fingerprint: string;
+            /** @description Its mismatch group. */
+            readonly group_id: number | null;
             readonly notified: boolean;
             readonly notification_state: components["schemas"]["NotificationStateEnum"];
             readonly notification_channel: components["schemas"]["NotificationChannelEnum"];
@@ -502,6 +593,96 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        MismatchGroup: {
+            readonly id: number;
+            readonly tenant: string;
+            readonly fingerprint: string;
+            readonly status: components["schemas"]["MismatchGroupStatusEnum"];
+            readonly count: number;
+            readonly affected_traces: number;
+            /** Format: date-time */
+            readonly first_seen: string;
+            /** Format: date-time */
+            readonly last_seen: string;
+            /** @description The last mismatch's agent. */
+            readonly agent_id: string;
+            readonly plan_hash: string;
+            readonly step_index: number;
+            readonly skill_id: string;
+            readonly reason: components["schemas"]["MismatchReasonEnum"];
+            readonly last_trace_id: string | null;
+            /**
+             * Format: uri
+             * @description null until an issue is filed.
+             */
+            readonly issue_url: string | null;
+            readonly issue_number: number | null;
+            readonly resolution_kind: components["schemas"]["ResolutionKindEnum"] | components["schemas"]["NullEnum"];
+            readonly resolution_note: string;
+            readonly resolved_by: string;
+            /** Format: date-time */
+            readonly resolved_at: string | null;
+        };
+        MismatchGroupDetail: {
+            readonly id: number;
+            readonly tenant: string;
+            readonly fingerprint: string;
+            readonly status: components["schemas"]["MismatchGroupStatusEnum"];
+            readonly count: number;
+            readonly affected_traces: number;
+            /** Format: date-time */
+            readonly first_seen: string;
+            /** Format: date-time */
+            readonly last_seen: string;
+            /** @description The last mismatch's agent. */
+            readonly agent_id: string;
+            readonly plan_hash: string;
+            readonly step_index: number;
+            readonly skill_id: string;
+            readonly reason: components["schemas"]["MismatchReasonEnum"];
+            readonly last_trace_id: string | null;
+            /**
+             * Format: uri
+             * @description null until an issue is filed.
+             */
+            readonly issue_url: string | null;
+            readonly issue_number: number | null;
+            readonly resolution_kind: components["schemas"]["ResolutionKindEnum"] | components["schemas"]["NullEnum"];
+            readonly resolution_note: string;
+            readonly resolved_by: string;
+            /** Format: date-time */
+            readonly resolved_at: string | null;
+            readonly latest_mismatch: components["schemas"]["Mismatch"] | null;
+            readonly latest_diff: components["schemas"]["LatestDiff"] | null;
+            /** @description The timeline, oldest first (the latest 200). */
+            readonly events: components["schemas"]["MismatchGroupEvent"][];
+        };
+        MismatchGroupEvent: {
+            readonly id: number;
+            readonly kind: components["schemas"]["MismatchGroupEventKindEnum"];
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly actor: string;
+            readonly message: string;
+            /** Format: uuid */
+            readonly mismatch_id: string | null;
+        };
+        /**
+         * @description * `reported` - Reported
+         *     * `notified` - Notified
+         *     * `commented` - Commented
+         *     * `resolved` - Resolved
+         *     * `reopened` - Reopened
+         * @enum {string}
+         */
+        MismatchGroupEventKindEnum: "reported" | "notified" | "commented" | "resolved" | "reopened";
+        /**
+         * @description * `unresolved` - Unresolved
+         *     * `resolved` - Resolved
+         *     * `regressed` - Regressed
+         * @enum {string}
+         */
+        MismatchGroupStatusEnum: "unresolved" | "resolved" | "regressed";
         /**
          * @description * `output_mismatch` - Output Mismatch
          *     * `input_mismatch` - Input Mismatch
@@ -561,6 +742,20 @@ export interface components {
          * @enum {string}
          */
         NotificationStateEnum: "pending" | "sent" | "failed";
+        NullEnum: null;
+        PaginatedMismatchGroupList: {
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cD00ODY%3D"
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?cursor=cj0xJnA9NDg3
+             */
+            previous?: string | null;
+            results: components["schemas"]["MismatchGroup"][];
+        };
         PaginatedMismatchList: {
             /**
              * Format: uri
@@ -635,6 +830,21 @@ export interface components {
             /** @description Steps of a redacted (ingested) trace served from the recording instead of re-executed. */
             served_redacted_steps: number[];
         };
+        /**
+         * @description * `replay` - Replay
+         *     * `api` - Api
+         * @enum {string}
+         */
+        ReportedViaEnum: "replay" | "api";
+        /**
+         * @description * `fixed` - Fixed
+         *     * `accepted_nondeterminism` - Accepted non-determinism
+         *     * `flaky_skill` - Flaky skill
+         *     * `infrastructure` - Infrastructure
+         *     * `duplicate` - Duplicate
+         * @enum {string}
+         */
+        ResolutionKindEnum: "fixed" | "accepted_nondeterminism" | "flaky_skill" | "infrastructure" | "duplicate";
         Run: {
             run_id?: string | null;
             trace_id: string;
@@ -1451,6 +1661,272 @@ export interface operations {
             };
             /** @description `permission_denied`: the role does not allow this (or a skill is not allowed for the tenant). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limit_exceeded`, with `tier`, `limit` and `retry_after` (also the `Retry-After` header). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The service it depends on is unavailable (identity provider, or the receiver is not configured). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    v1_mismatch_groups_list: {
+        parameters: {
+            query?: {
+                agent?: string;
+                /** @description An opaque position from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /**
+                 * @description * `output_mismatch` - Output Mismatch
+                 *     * `input_mismatch` - Input Mismatch
+                 *     * `status_mismatch` - Status Mismatch
+                 *     * `skill_mismatch` - Skill Mismatch
+                 *     * `step_count_mismatch` - Step Count Mismatch
+                 */
+                reason?: "input_mismatch" | "output_mismatch" | "skill_mismatch" | "status_mismatch" | "step_count_mismatch";
+                skill?: string;
+                /**
+                 * @description * `unresolved` - Unresolved
+                 *     * `resolved` - Resolved
+                 *     * `regressed` - Regressed
+                 */
+                status?: "regressed" | "resolved" | "unresolved";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedMismatchGroupList"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with `fields` naming every problem), `malformed_json`, `invalid_cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_authenticated`: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `permission_denied`: the role does not allow this (or a skill is not allowed for the tenant). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limit_exceeded`, with `tier`, `limit` and `retry_after` (also the `Retry-After` header). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The service it depends on is unavailable (identity provider, or the receiver is not configured). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    v1_mismatch_groups_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MismatchGroupDetail"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with `fields` naming every problem), `malformed_json`, `invalid_cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_authenticated`: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `permission_denied`: the role does not allow this (or a skill is not allowed for the tenant). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: no such object in the caller's tenant (another tenant's object is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `rate_limit_exceeded`, with `tier`, `limit` and `retry_after` (also the `Retry-After` header). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The service it depends on is unavailable (identity provider, or the receiver is not configured). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    v1_mismatch_groups_resolve_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GroupResolveInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MismatchGroupDetail"];
+                };
+            };
+            /** @description Invalid input: `validation_error` (with `fields` naming every problem), `malformed_json`, `invalid_cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_authenticated`: missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `permission_denied`: the role does not allow this (or a skill is not allowed for the tenant). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `not_found`: no such object in the caller's tenant (another tenant's object is a 404 too). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `conflict` (state does not allow it), or `idempotency_in_progress` (the same Idempotency-Key is still being served). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `payload_too_large`: the body is above API_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description `unsupported_media_type`: send `Content-Type: application/json`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
