@@ -263,19 +263,15 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         ids = notification_requeue(mismatch_ids=[pk for pk, _, _ in selected])
         for mismatch_id in ids:
             transaction.on_commit(lambda m=str(mismatch_id): mismatch_notify_task.delay(m), robust=True)
-        parts = [f"Queued {_count(len(ids), 'notification')}"]
+        parts = [f"Queued {counted(len(ids), 'notification')}"]
         if sent:
-            parts.append(f"{_count(sent, 'mismatch')} already notified {'was' if sent == 1 else 'were'} left alone")
+            notified = counted(sent, "mismatch", "mismatches")
+            parts.append(f"{notified} already notified {'was' if sent == 1 else 'were'} left alone")
         if resolved:
             parts.append(
-                f"{_count(resolved, 'resolved mismatch')} {'was' if resolved == 1 else 'were'} not notified "
+                f"{counted(resolved, 'resolved mismatch', 'resolved mismatches')} "
+                f"{'was' if resolved == 1 else 'were'} not notified "
                 "(resolved mismatches are never notified)"
             )
         level = messages.WARNING if resolved and not ids else messages.SUCCESS
         self.message_user(request, "; ".join(parts) + ".", level)
-
-
-def _count(n: int, noun: str) -> str:
-    """ "1 mismatch", "2 mismatches", "1 notification", "2 notifications"."""
-    plural = noun + "es" if noun.endswith(("ch", "sh", "s", "x")) else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
