@@ -133,7 +133,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 STATE_COLOURS["pending"],
                 NO_CHANNEL,
             )
-        channel = "" if obj.notification_channel == "none" else f" · {obj.notification_channel}"
+        channel = "" if obj.notification_channel == "none" else f" · {obj.get_notification_channel_display()}"
         return format_html(
             '<span style="color:{};font-weight:600" title="{}">{}</span>{}',
             STATE_COLOURS.get(obj.notification_state, "inherit"),

@@ -28,9 +28,9 @@ class NotificationState(models.TextChoices):
 
 
 class NotificationChannel(models.TextChoices):
-    GITHUB = "github"
-    SLACK = "slack"
-    NONE = "none"
+    GITHUB = "github", "GitHub"
+    SLACK = "slack", "Slack"
+    NONE = "none", "None"
 
 
 class MismatchSource(models.TextChoices):

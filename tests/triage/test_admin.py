@@ -207,3 +207,15 @@ def test_it_counts_on_the_dashboard_linked_from_the_index(
     )
     html = response.content.decode()
     assert "<svg" in html and html.count('<rect class="bar"') == 30 and "cdn" not in html.lower()
+
+
+def test_it_spells_github_with_a_capital_h(tenant_a, alice, admin_client_for):
+    mismatch = add(make_trace(tenant_a, "trace-gh"))
+    Mismatch.objects.filter(pk=mismatch.pk).update(notification_state="sent", notification_channel="github")
+    client = admin_client_for(alice)
+    listing = client.get(LIST).content.decode()
+    page = client.get(f"{LIST}{mismatch.pk}/change/").content.decode()
+    assert "sent</span> · GitHub" in listing and ">GitHub</a>" in listing  # the column and the filter
+    assert "GitHub" in page
+    for html in (listing, page):
+        assert "Github" not in html

@@ -729,7 +729,7 @@ export interface components {
          */
         ModeEnum: "recorded" | "live";
         /**
-         * @description * `github` - Github
+         * @description * `github` - GitHub
          *     * `slack` - Slack
          *     * `none` - None
          * @enum {string}
