@@ -21,6 +21,7 @@ from django.core.cache import cache
 from accounts.models import Tenant
 from aosproject.errors import ApiError
 from aosproject.log_throttle import LogThrottle
+from aosproject.plurals import counted
 from aosproject.redis_client import raw_redis
 from runtime.policy import run_lease_seconds
 
@@ -91,7 +92,7 @@ def admission_acquire(*, tenant: Tenant, token: str) -> Slot:
         retry_after = settings.AOS_CONCURRENCY_RETRY_AFTER_SECONDS
         raise ApiError(
             "concurrency_limit_exceeded",
-            f"Tenant {tenant.slug} already has {limit} runs in flight; retry when one finishes.",
+            f"Tenant {tenant.slug} already has {counted(limit, 'run')} in flight; retry when one finishes.",
             429,
             headers={"Retry-After": str(retry_after)},
             limit=limit,

@@ -13,6 +13,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 from jsonschema import Draft202012Validator
 
+from aosproject.plurals import counted
 from runtime.caps import Caps, expression_compile, expression_problem, expression_search
 from runtime.skills import REGISTRY, Skill
 from vault.references import name_problem, secret_name
@@ -303,7 +304,9 @@ def plan_validate(plan: Any, *, max_steps: int, allow_unknown_skills: bool = Fal
     if not isinstance(plan, list) or not plan:
         raise PlanInvalid({"plan": ["A plan is a non-empty list of steps."]})
     if len(plan) > max_steps:
-        raise PlanInvalid({"plan": [f"A plan may have at most {max_steps} steps; this one has {len(plan)}."]})
+        raise PlanInvalid(
+            {"plan": [f"A plan may have at most {counted(max_steps, 'step')}; this one has {len(plan)}."]}
+        )
     problems: dict[str, list[str]] = {}
     for index, step in enumerate(plan):
         prefix = f"plan[{index}]"

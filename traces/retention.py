@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from aosproject.metrics import RETENTION_DELETED
+from aosproject.plurals import counted
 from traces.models import RetentionRun, Trace, TraceStep
 
 # pg_try_advisory_lock key: "AOSPRUNE" read as a signed 64-bit integer.
@@ -151,10 +152,10 @@ def prune_traces(
 def run_summary(run: RetentionRun, *, tenants: int, seconds: float) -> str:
     """The command's one-line summary."""
     verb = "would delete" if run.dry_run else "deleted"
-    scope = f"tenant {run.tenant.slug}" if run.tenant_id else f"{tenants} tenant(s)"
-    days = f"older than {run.days} days" if run.days is not None else "past each tenant's retention_days"
+    scope = f"tenant {run.tenant.slug}" if run.tenant_id else counted(tenants, "tenant")
+    days = f"older than {counted(run.days, 'day')}" if run.days is not None else "past each tenant's retention_days"
     return (
-        f"prune_traces{' (dry run)' if run.dry_run else ''}: {verb} {run.traces_deleted} trace(s) and "
-        f"{run.steps_deleted} step(s) {days} across {scope}; kept {run.traces_kept} pinned or with "
+        f"prune_traces{' (dry run)' if run.dry_run else ''}: {verb} {counted(run.traces_deleted, 'trace')} and "
+        f"{counted(run.steps_deleted, 'step')} {days} across {scope}; kept {run.traces_kept} pinned or with "
         f"unresolved mismatches; {seconds:.2f}s (run #{run.pk})"
     )

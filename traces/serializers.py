@@ -19,6 +19,7 @@ from aosproject.api import (
     StrictSerializer,
 )
 from aosproject.errors import ApiError
+from aosproject.plurals import counted
 from traces.models import ReplayBehaviour, StepStatus, Trace, TraceStatus, TraceStep
 
 PARITY_HELP = "A replay's outcome: true matched its original, false diverged; null when not a replay."
@@ -78,9 +79,9 @@ class TraceIngestSerializer(StrictSerializer):
         if isinstance(steps, list) and len(steps) > limit:
             raise ApiError(
                 "validation_error",
-                f"A trace may have at most {limit} steps (AOS_MAX_TRACE_STEPS); this one has {len(steps)}.",
+                f"A trace may have at most {counted(limit, 'step')} (AOS_MAX_TRACE_STEPS); this one has {len(steps)}.",
                 400,
-                fields={"steps": [f"At most {limit} steps."]},
+                fields={"steps": [f"At most {counted(limit, 'step')}."]},
             )
         return super().to_internal_value(data)
 

@@ -18,6 +18,7 @@ from aosproject.errors import ApiError
 from aosproject.filters import BooleanFilter, ChoiceFilter, DateTimeFilter
 from aosproject.idempotency import idempotent
 from aosproject.jsonguard import JsonRefused, guarded_loads
+from aosproject.plurals import counted
 from traces.api import TraceCursorPagination
 from traces.models import Trace
 from traces.services import trace_get
@@ -174,7 +175,12 @@ class MismatchBulkReportView(APIView):
         )
         missing = sorted({str(w) for w in wanted} - {str(m.pk) for m in found})
         if missing:
-            raise ApiError("not_found", f"{len(missing)} mismatch(es) not found in this tenant.", 404, missing=missing)
+            raise ApiError(
+                "not_found",
+                f"{counted(len(missing), 'mismatch', 'mismatches')} not found in this tenant.",
+                404,
+                missing=missing,
+            )
         try:
             ref = mismatch_bulk_report(
                 tenant=request.auth.tenant, mismatches=found, reported_by=principal_name(request.auth)

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from aosproject.plurals import counted
+
 
 def _admin_url(name: str, pk: Any, fallback: str) -> str:
     try:
@@ -137,7 +139,8 @@ def slack_text(mismatch, *, github_error: str = "") -> str:
 
 def bulk_issue_title(mismatches: list) -> str:
     traces = {m.trace_id for m in mismatches}
-    return f"[Replay Mismatch] bulk report: {len(mismatches)} mismatches in {len(traces)} traces"
+    found = counted(len(mismatches), "mismatch", "mismatches")
+    return f"[Replay Mismatch] bulk report: {found} in {counted(len(traces), 'trace')}"
 
 
 def bulk_issue_body(mismatches: Iterable, *, reported_by: str) -> str:

@@ -55,7 +55,7 @@ def test_it_deletes_old_traces_keeping_pinned_and_mismatched(aged):
     run = RetentionRun.objects.get()
     assert (run.traces_deleted, run.steps_deleted, run.traces_kept) == (4, 12, 2)
     assert run.status == "succeeded" and not run.dry_run and run.finished_at is not None
-    assert out.count("\n") == 1 and "deleted 4 trace(s) and 12 step(s)" in out and "kept 2" in out
+    assert out.count("\n") == 1 and "deleted 4 traces and 12 steps" in out and "kept 2" in out
 
 
 @pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_it_deletes_nothing_on_a_dry_run(aged):
     run = RetentionRun.objects.get()
     assert run.dry_run and run.status == "dry_run"
     assert (run.traces_deleted, run.steps_deleted) == (4, 12)
-    assert "(dry run): would delete 4 trace(s)" in out
+    assert "(dry run): would delete 4 traces" in out
 
 
 @pytest.mark.django_db

@@ -59,7 +59,7 @@ def test_it_pushes_the_deletion_counter_of_a_cron_run_to_the_pushgateway(pushgat
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "deleted 3 trace(s)" in result.stdout
+    assert "deleted 3 traces" in result.stdout
     assert set(Trace.objects.values_list("trace_id", flat=True)) == {"new"}
 
     group = (("instance", "cron-host-1"), ("job", "aos_prune_traces"))
@@ -104,7 +104,7 @@ def test_it_finishes_its_work_when_the_pushgateway_is_unreachable(settings, aged
     settings.PROMETHEUS_PUSHGATEWAY_TIMEOUT = 0.5
     out = io.StringIO()
     out = prune()
-    assert "deleted 4 trace(s)" in out
+    assert "deleted 4 traces" in out
     assert "a-old" not in remaining()
     assert "not pushed to the Pushgateway" in caplog.text
 
