@@ -62,6 +62,9 @@ def test_it_documents_the_exit_codes_in_help():
         "verify",
         "mismatches",
         "resolve",
+        "groups",
+        "group",
+        "resolve-group",
     ):
         assert f"  {command} " in result.stdout
 

@@ -26,19 +26,25 @@ from aos_sdk.hashing import (
     root_zero,
     step_hash,
 )
+from aos_sdk.models import GROUP_STATUSES, RESOLUTION_KINDS, GroupStatus, MismatchGroup, ResolutionKind
 from aos_sdk.trace import HashError, Trace, verify
 
 __all__ = [
+    "GROUP_STATUSES",
+    "RESOLUTION_KINDS",
     "AOSClient",
     "AOSConnectionError",
     "AOSError",
     "AuthenticationError",
     "ConflictError",
+    "GroupStatus",
     "H",
     "HashError",
+    "MismatchGroup",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResolutionKind",
     "RetryPolicy",
     "ServerError",
     "Trace",

@@ -20,12 +20,15 @@ from aos_sdk.models import (
     BulkReport,
     Capabilities,
     Comparison,
+    GroupStatus,
     Health,
     Mismatch,
+    MismatchGroup,
     MismatchReport,
     Model,
     Principal,
     ReplayResult,
+    ResolutionKind,
     Run,
     Secret,
     Simulation,
@@ -368,6 +371,34 @@ class AOSClient:
         body = {"mismatch_ids": [str(m) for m in mismatch_ids], "github_issue": True}
         path = f"{API}/traces/mismatches/bulk-report"
         return BulkReport.from_json(self.request("POST", path, json=body, idempotency_key=idempotency_key))
+
+    # -- mismatch groups (PRODUCT.md §15) ---------------------------------------------------------
+    def mismatch_groups(
+        self,
+        *,
+        status: GroupStatus | None = None,
+        skill: str | None = None,
+        agent: str | None = None,
+        reason: str | None = None,
+        page_size: int | None = None,
+        max_items: int | None = None,
+    ) -> Iterator[MismatchGroup]:
+        """The tenant's mismatch groups, most recently seen first (list items: no diff, no events)."""
+        params = {"status": status, "skill": skill, "agent": agent, "reason": reason}
+        return self._pages(f"{API}/mismatch-groups", MismatchGroup, params, page_size, max_items)
+
+    def mismatch_group(self, group_id: int) -> MismatchGroup:
+        """One group with its latest mismatch, the latest diff and the timeline (`events`, oldest first)."""
+        return MismatchGroup.from_json(self.request("GET", f"{API}/mismatch-groups/{_seg(str(group_id))}"))
+
+    def resolve_mismatch_group(
+        self, group_id: int, *, kind: ResolutionKind, note: str, idempotency_key: str | None = None
+    ) -> MismatchGroup:
+        """Resolves a group and its mismatches (operator); `ConflictError` when it is already resolved,
+        `ValidationError` for an unknown kind or an empty note."""
+        path = f"{API}/mismatch-groups/{_seg(str(group_id))}/resolve"
+        body = {"kind": kind, "note": note}
+        return MismatchGroup.from_json(self.request("POST", path, json=body, idempotency_key=idempotency_key))
 
     # -- secrets (admin; servers before PRODUCT.md §13 answer 404) ----------------------------------
     def secrets_supported(self) -> bool:

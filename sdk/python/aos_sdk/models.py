@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 T = TypeVar("T", bound="Model")
 
@@ -242,6 +242,7 @@ class Mismatch(Model):
     trace_id: str = ""
     tenant: str = ""
     reported_by: str = ""
+    reported_via: str = ""
     step_index: int = 0
     skill_id: str = ""
     reason: str = ""
@@ -249,6 +250,7 @@ class Mismatch(Model):
     actual_hash: str = ""
     details: Any = None
     fingerprint: str = ""
+    group_id: int | None = None
     notified: bool = False
     notification_state: str = ""
     notification_channel: str = ""
@@ -258,6 +260,95 @@ class Mismatch(Model):
     resolved_by: str | None = None
     resolution_note: str = ""
     created_at: str | None = None
+
+
+ResolutionKind = Literal["fixed", "accepted_nondeterminism", "flaky_skill", "infrastructure", "duplicate"]
+"""How a mismatch group was resolved (PRODUCT.md §15); the server refuses any other value (400)."""
+RESOLUTION_KINDS: tuple[ResolutionKind, ...] = get_args(ResolutionKind)
+
+GroupStatus = Literal["unresolved", "resolved", "regressed"]
+GROUP_STATUSES: tuple[GroupStatus, ...] = get_args(GroupStatus)
+
+
+@dataclasses.dataclass(frozen=True)
+class MismatchGroupEvent(Model):
+    """One entry of a group's timeline: reported, notified, commented, resolved or reopened."""
+
+    id: int = 0
+    kind: str = ""
+    created_at: str | None = None
+    actor: str = ""
+    message: str = ""
+    mismatch_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffLine(Model):
+    text: str = ""
+    changed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class LatestDiff(Model):
+    """The latest mismatch's expected vs actual output of the diverging step (`actual_lines` is None
+    for a mismatch reported via the API: it has no replayed side)."""
+
+    reported_via: str = ""
+    expected_lines: list[DiffLine] = dataclasses.field(default_factory=list)
+    actual_lines: list[DiffLine] | None = None
+    differences: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    identical: bool = False
+
+    @classmethod
+    def _convert(cls, values: dict[str, Any]) -> dict[str, Any]:
+        for name in ("expected_lines", "actual_lines"):
+            if isinstance(values.get(name), list):
+                values[name] = [DiffLine.from_json(line) for line in values[name]]
+        return values
+
+
+@dataclasses.dataclass(frozen=True)
+class MismatchGroup(Model):
+    """One group per fingerprint (tenant, plan hash, step, skill, reason): Sentry's issue. The list
+    items have no `latest_mismatch`, `latest_diff` or `events`; the detail has them."""
+
+    id: int = 0
+    tenant: str = ""
+    fingerprint: str = ""
+    status: str = ""
+    count: int = 0
+    affected_traces: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    agent_id: str = ""
+    plan_hash: str = ""
+    step_index: int = 0
+    skill_id: str = ""
+    reason: str = ""
+    last_trace_id: str | None = None
+    issue_url: str | None = None
+    issue_number: int | None = None
+    resolution_kind: str | None = None
+    resolution_note: str = ""
+    resolved_by: str = ""
+    resolved_at: str | None = None
+    latest_mismatch: Mismatch | None = None
+    latest_diff: LatestDiff | None = None
+    events: list[MismatchGroupEvent] = dataclasses.field(default_factory=list)
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == "resolved"
+
+    @classmethod
+    def _convert(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(values.get("latest_mismatch"), dict):
+            values["latest_mismatch"] = Mismatch.from_json(values["latest_mismatch"])
+        if isinstance(values.get("latest_diff"), dict):
+            values["latest_diff"] = LatestDiff.from_json(values["latest_diff"])
+        if isinstance(values.get("events"), list):
+            values["events"] = [MismatchGroupEvent.from_json(e) for e in values["events"]]
+        return values
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,8 @@ from aos_sdk._version import __version__
 from aos_sdk.cli import output as out
 from aos_sdk.cli.views import (
     show_diff,
+    show_group,
+    show_groups,
     show_mismatches,
     show_replay,
     show_run,
@@ -40,7 +42,7 @@ from aos_sdk.cli.views import (
 from aos_sdk.client import AOSClient
 from aos_sdk.diff import diff as trace_diff
 from aos_sdk.errors import AOSError
-from aos_sdk.models import Run
+from aos_sdk.models import GROUP_STATUSES, RESOLUTION_KINDS, GroupStatus, ResolutionKind, Run
 from aos_sdk.trace import load as load_trace
 from aos_sdk.trace import save as save_trace
 from aos_sdk.trace import verify as verify_trace
@@ -380,6 +382,53 @@ def resolve(cfg: Config, trace_id: str, mismatch_id: str, note: str | None, *, a
         out.emit_json(result.raw)
     else:
         out.console().print(f"resolved {result.id} on {result.trace_id} by {result.resolved_by or '?'}")
+
+
+@command(cli)
+@click.option("--status", type=click.Choice(GROUP_STATUSES), default=None, help="unresolved, resolved or regressed.")
+@click.option("--skill", default=None)
+@click.option("--agent", default=None)
+@click.option("--reason", default=None, help="e.g. output_mismatch.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def groups(
+    cfg: Config,
+    status: str | None,
+    skill: str | None,
+    agent: str | None,
+    reason: str | None,
+    limit: int,
+    *,
+    as_json: bool,
+) -> None:
+    """Mismatch groups (one per fingerprint), most recently seen first."""
+    found = cfg.client().mismatch_groups(
+        status=cast(GroupStatus | None, status), skill=skill, agent=agent, reason=reason, **_first(limit)
+    )
+    _emit(list(found), show_groups, as_json=as_json)
+
+
+@command(cli, "group")
+@click.argument("group_id", metavar="ID", type=int)
+def group_cmd(cfg: Config, group_id: int, *, as_json: bool) -> None:
+    """One mismatch group: where it diverged, the latest diff and the timeline."""
+    _emit(cfg.client().mismatch_group(group_id), show_group, as_json=as_json)
+
+
+@command(cli, "resolve-group")
+@click.argument("group_id", metavar="ID", type=int)
+@click.option("--kind", type=click.Choice(RESOLUTION_KINDS), required=True, help="How it was resolved.")
+@click.option("--note", required=True, help="Why (shown on GitHub with the kind).")
+def resolve_group(cfg: Config, group_id: int, kind: str, note: str, *, as_json: bool) -> None:
+    """Resolve a mismatch group and its mismatches (operator) with a kind and a note."""
+    result = cfg.client().resolve_mismatch_group(group_id, kind=cast(ResolutionKind, kind), note=note)
+    if as_json:
+        out.emit_json(result.raw)
+    else:
+        out.console().print(
+            f"resolved group {result.id} as {result.resolution_kind} by {result.resolved_by or '?'} "
+            f"({out.counted(result.count, 'mismatch', 'mismatches')})",
+            markup=False,
+        )
 
 
 def main() -> None:

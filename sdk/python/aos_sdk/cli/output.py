@@ -38,6 +38,11 @@ def short(value: Any, n: int = 12) -> str:
     return text[:n] if len(text) > n else text
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """`1 mismatch`, `2 mismatches`: never `1 mismatch(es)`."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
     t = Table(title=title, show_lines=False)
     for col in columns:

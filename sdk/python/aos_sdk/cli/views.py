@@ -8,7 +8,7 @@ from typing import Any
 
 from aos_sdk.cli.output import console, kv_table, short, table
 from aos_sdk.diff import TraceDiff
-from aos_sdk.models import Mismatch, ReplayResult, Run, Simulation, Skill, Step, TraceRecord
+from aos_sdk.models import LatestDiff, Mismatch, MismatchGroup, ReplayResult, Run, Simulation, Skill, Step, TraceRecord
 from aos_sdk.trace import HashError
 
 
@@ -169,3 +169,80 @@ def show_mismatches(items: Sequence[Mismatch]) -> None:
     console().print(
         table("mismatches", ["id", "trace", "step", "reason", "resolved", "notified", "issue", "created"], rows)
     )
+
+
+def show_groups(items: Sequence[MismatchGroup]) -> None:
+    rows = [
+        (
+            g.id,
+            g.status,
+            g.count,
+            g.affected_traces,
+            g.step_index,
+            g.skill_id,
+            g.reason,
+            g.agent_id,
+            g.last_trace_id,
+            g.issue_url,
+            g.last_seen,
+        )
+        for g in items
+    ]
+    columns = ["id", "status", "count", "traces", "step", "skill", "reason", "agent", "last trace", "issue"]
+    columns.append("last seen")
+    console().print(table("mismatch groups", columns, rows))
+
+
+def _diff_lines(title: str, lines: Sequence[Any] | None) -> str:
+    if lines is None:
+        return f"{title}: (none: reported via the API, no replayed side)"
+    body = "\n".join(f"{'!' if line.changed else ' '} {line.text}" for line in lines)
+    return f"{title}:\n{body}"
+
+
+def _show_latest_diff(diff: LatestDiff | None) -> None:
+    c = console()
+    if diff is None:
+        c.print("latest diff: (no mismatch left in the group)")
+        return
+    c.print(f"latest diff (reported via {diff.reported_via}):")
+    c.print(_diff_lines("expected", diff.expected_lines), markup=False)
+    c.print(_diff_lines("actual", diff.actual_lines), markup=False)
+    if diff.differences:
+        rows = [(d.get("path"), d.get("a"), d.get("b")) for d in diff.differences]
+        c.print(table("differences", ["path", "expected", "actual"], rows))
+    elif diff.actual_lines is not None and diff.identical:
+        c.print("the recorded and replayed outputs are identical (the hashes differ elsewhere)")
+
+
+def show_group(g: MismatchGroup) -> None:
+    c = console()
+    fields = [
+        "id",
+        "status",
+        "count",
+        "affected_traces",
+        "first_seen",
+        "last_seen",
+        "agent_id",
+        "skill_id",
+        "reason",
+        "step_index",
+        "plan_hash",
+        "fingerprint",
+        "last_trace_id",
+        "issue_url",
+        "resolution_kind",
+        "resolution_note",
+        "resolved_by",
+        "resolved_at",
+    ]
+    c.print(kv_table(f"mismatch group {g.id}", [(f, g.raw.get(f)) for f in fields]))
+    skill = f" ({g.skill_id})" if g.skill_id else ""
+    c.print(f"diverged at step {g.step_index}{skill}: {g.reason}", markup=False)
+    if g.latest_mismatch is not None:
+        m = g.latest_mismatch
+        c.print(f"latest mismatch: {m.id} on trace {m.trace_id} at {m.created_at}", markup=False)
+    _show_latest_diff(g.latest_diff)
+    rows = [(e.created_at, e.kind, e.actor, e.message, e.mismatch_id) for e in g.events]
+    c.print(table("timeline", ["when", "event", "by", "message", "mismatch"], rows))
