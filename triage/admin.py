@@ -99,6 +99,9 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # changes happen through the actions only
 
+    class Media:
+        css = {"all": ["triage/sides.css"]}  # expected vs actual (admin/triage/includes/sides.html)
+
     # --- columns --------------------------------------------------------------------------------
     @admin.display(description="Trace", ordering="trace__trace_id")
     def trace_link(self, obj):

@@ -85,6 +85,9 @@ class MismatchGroupAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = flatten_fieldsets(fieldsets)
     change_form_template = "admin/triage/mismatchgroup/change_form.html"
 
+    class Media:
+        css = {"all": ["triage/sides.css"]}  # the latest diff (admin/triage/includes/sides.html)
+
     # --- columns --------------------------------------------------------------------------------
     @admin.display(description="Group", ordering="step_index")
     def group_title(self, obj):
