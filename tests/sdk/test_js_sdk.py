@@ -83,7 +83,8 @@ def _tap_summary(output: str) -> dict[str, int]:
 
 
 def test_it_passes_the_js_sdk_tests_against_a_live_server(js_sdk, js_env):
-    """Hashing vectors, traces, and every client method, error class, retry and page against the live server."""
+    """Hashing vectors, traces, and every client method, error class, retry and page against the live server;
+    sdk/js/test/groups.test.js makes its mismatch groups by real diverged replays (helpers.divergedGroup)."""
     # `make js-test` as the README shows it (tsc, then node --test), with the live server's address and keys.
     result = subprocess.run(
         ["make", "-s", "js-test"],
@@ -99,7 +100,7 @@ def test_it_passes_the_js_sdk_tests_against_a_live_server(js_sdk, js_env):
     assert result.returncode == 0, (failures or result.stdout)[-12000:] + result.stderr[-3000:]
     assert summary["fail"] == 0 and summary["cancelled"] == 0, summary
     assert summary["skipped"] == 0 and "# SKIP" not in result.stdout, "a JS test was skipped: " + result.stdout[-3000:]
-    assert summary["pass"] >= 45, summary  # the live suites ran, not only the unit tests
+    assert summary["pass"] >= 53, summary  # the live suites ran (mismatch groups too), not only the unit tests
 
 
 def test_it_keeps_the_committed_types_equal_to_what_the_server_serves(js_sdk, live_server, tmp_path):
@@ -140,11 +141,17 @@ def test_it_packs_a_tarball_that_installs_and_runs_the_readme_example(js_sdk, tm
 
     # The shipped declarations type-check in a strict consumer (no skipLibCheck; @types/node as any Node project).
     (app / "check.ts").write_text(
-        'import { AOSClient, type RunDetail, type components } from "aos-sdk";\n'
+        "import { AOSClient, RESOLUTION_KINDS, type RunDetail, type MismatchGroupDetail, type ResolutionKind,"
+        ' type components } from "aos-sdk";\n'
         'const aos = new AOSClient({ baseUrl: "http://127.0.0.1:1", apiKey: "aos_x", timeoutMs: 1, maxRetries: 0 });\n'
         "const run: Promise<RunDetail> = aos.run([], { seed: 1 });\n"
         'const status: components["schemas"]["StepStatusEnum"] = "succeeded";\n'
         "void run.catch(() => status);\n"
+        "const kind: ResolutionKind = RESOLUTION_KINDS[1];\n"
+        'const group: Promise<MismatchGroupDetail> = aos.resolveMismatchGroup(1, { kind, note: "n" });\n'
+        "void group.catch(() => kind);\n"
+        "// @ts-expect-error: not a resolution kind\n"
+        'void aos.resolveMismatchGroup(1, { kind: "wontfix", note: "n" }).catch(() => null);\n'
     )
     (app / "tsconfig.json").write_text(
         json.dumps(

@@ -41,6 +41,18 @@ type Paginated<I> = { next?: string | null; results: I[] };
 const API = "/api/v1";
 const FINISHED = new Set(["succeeded", "failed", "simulated"]);
 
+/** The resolution kinds of a mismatch group (PRODUCT.md §15), as the server's schema names them. */
+export const RESOLUTION_KINDS = [
+  "fixed",
+  "accepted_nondeterminism",
+  "flaky_skill",
+  "infrastructure",
+  "duplicate",
+] as const satisfies readonly T.ResolutionKind[];
+// Fails to compile when the schema gains a kind this list does not name.
+const everyKind: Exclude<T.ResolutionKind, (typeof RESOLUTION_KINDS)[number]> extends never ? true : never = true;
+void everyKind;
+
 /** A path segment, escaped so an id can never change the route. */
 const seg = (value: string): string => encodeURIComponent(String(value));
 
@@ -241,6 +253,28 @@ export class AOSClient {
   bulkReportMismatches(mismatchIds: readonly string[], options: T.Idempotent = {}): Promise<T.BulkReport> {
     const body = { mismatch_ids: mismatchIds.map(String), github_issue: true };
     return this.request("POST", `${API}/traces/mismatches/bulk-report`, { body, idempotencyKey: options.idempotencyKey });
+  }
+
+  // -- mismatch groups (PRODUCT.md §15) ---------------------------------------------------------
+  /** The tenant's mismatch groups, most recently seen first (list items: no diff, no events). */
+  listMismatchGroups(filters: T.MismatchGroupFilters & T.PageOptions = {}): AsyncGenerator<T.MismatchGroup, void, undefined> {
+    const { pageSize, maxItems, ...params } = filters;
+    return this.#pages(`${API}/mismatch-groups`, params as Params, { pageSize, maxItems });
+  }
+
+  /** One group with its latest mismatch, the latest diff and the timeline (`events`, oldest first). */
+  getMismatchGroup(groupId: number | string): Promise<T.MismatchGroupDetail> {
+    return this.request("GET", `${API}/mismatch-groups/${seg(String(groupId))}`);
+  }
+
+  /**
+   * Resolves a group and its mismatches (operator) with a kind and a note, both required:
+   * `ConflictError` (409) when it is already resolved, `ValidationError` for an unknown kind or an empty note.
+   */
+  resolveMismatchGroup(groupId: number | string, resolution: T.GroupResolveBody & T.Idempotent): Promise<T.MismatchGroupDetail> {
+    const { idempotencyKey, kind, note } = resolution;
+    const path = `${API}/mismatch-groups/${seg(String(groupId))}/resolve`;
+    return this.request("POST", path, { body: { kind, note }, idempotencyKey });
   }
 
   // -- secrets (admin; servers before PRODUCT.md §13 answer 404) --------------------------------

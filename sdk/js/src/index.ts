@@ -1,5 +1,5 @@
 /** aos-sdk: the AOS Control Plane client, canonical hashing and traces for Node.js 20+. */
-export { AOSClient, type AOSClientOptions, type WaitOptions } from "./client.js";
+export { AOSClient, RESOLUTION_KINDS, type AOSClientOptions, type WaitOptions } from "./client.js";
 export { canonical, canonicalBytes, H, type Json } from "./canonical.js";
 export {
   normalisePlan,

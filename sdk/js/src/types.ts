@@ -19,6 +19,13 @@ export type TraceComparison = Schemas["TraceComparison"];
 export type Mismatch = Schemas["Mismatch"];
 export type MismatchReported = Schemas["MismatchReported"];
 export type BulkReport = Schemas["BulkReportOutput"];
+export type MismatchGroup = Schemas["MismatchGroup"];
+export type MismatchGroupDetail = Schemas["MismatchGroupDetail"];
+export type MismatchGroupEvent = Schemas["MismatchGroupEvent"];
+export type MismatchGroupStatus = Schemas["MismatchGroupStatusEnum"];
+export type LatestDiff = Schemas["LatestDiff"];
+export type ResolutionKind = Schemas["ResolutionKindEnum"];
+export type GroupResolveBody = Schemas["GroupResolveInputRequest"];
 export type Secret = Schemas["Secret"];
 export type ErrorEnvelope = Schemas["ErrorEnvelope"];
 export type RunPlanStep = Schemas["RunPlanStep"];
@@ -33,6 +40,7 @@ export type MismatchReportBody = Omit<Schemas["MismatchReportInputRequest"], "sk
 export type RunFilters = Filters<"v1_runtime_runs_list">;
 export type TraceFilters = Filters<"v1_traces_list">;
 export type MismatchFilters = Filters<"v1_mismatches_list">;
+export type MismatchGroupFilters = Filters<"v1_mismatch_groups_list">;
 
 /** Paging of the list methods: `pageSize` per request (the server's `limit`), `maxItems` in all. */
 export interface PageOptions {

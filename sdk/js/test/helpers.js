@@ -91,3 +91,21 @@ export async function fakeServer(handle) {
       }),
   };
 }
+
+/**
+ * A mismatch group made as the product makes one: a trace recording `{ y: recorded }` where json_transform
+ * computes `{ y: x }`, ingested and replayed (it diverges at step 0: output_mismatch). One plan per `x`, so one
+ * group per `x`; the same `x` again joins the same group. Returns the trace, the replay and the group id.
+ */
+export async function divergedGroup(aos, Trace, { agent, x, recorded = "wrong" }) {
+  const params = { payload: { x }, mapping: { y: "x" } };
+  const trace = new Trace({ plan: [{ skill: "json_transform", params }], seed: 1, agentId: agent });
+  trace.addStep({ skill: "json_transform", params, output: { y: recorded } });
+  await aos.ingestTrace(trace);
+  const replay = await aos.replay(trace.traceId, { mode: "recorded" });
+  if (replay.parity || !replay.mismatch_id) throw new Error(`expected a divergence: ${JSON.stringify(replay)}`);
+  for await (const mismatch of aos.listMismatches({ traceId: trace.traceId })) {
+    if (mismatch.id === replay.mismatch_id) return { trace, replay, groupId: mismatch.group_id, mismatchId: mismatch.id };
+  }
+  throw new Error(`mismatch ${replay.mismatch_id} is not listed on ${trace.traceId}`);
+}
