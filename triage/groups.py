@@ -78,6 +78,9 @@ def group_join(*, mismatch: Mismatch) -> MismatchGroup:
     mismatch_fields: dict = {"group": group}
     via = "the API" if reported_via_api(mismatch) else "a replay"
     message = f"Mismatch on trace {mismatch.trace.trace_id} (reported via {via})."
+    counted_only = group.status == GroupStatus.RESOLVED and group.resolution_kind != ResolutionKind.FIXED
+    if counted_only:
+        message += f" Counted only: the group is resolved as {ResolutionKind(group.resolution_kind).label.lower()}."
     group_event_add(
         group=group, kind=GroupEventKind.REPORTED, mismatch=mismatch, actor=mismatch.reported_by, message=message
     )
@@ -91,7 +94,7 @@ def group_join(*, mismatch: Mismatch) -> MismatchGroup:
             actor="aos",
             message=f"Regression: resolved as fixed by {group.resolved_by or 'someone'}, then seen again.",
         )
-    elif group.status == GroupStatus.RESOLVED:
+    elif counted_only:
         note = f"Counted only: the group is resolved as {ResolutionKind(group.resolution_kind).label.lower()}."
         mismatch_fields.update(resolved=True, resolved_at=timezone.now(), resolved_by="aos", resolution_note=note)
     group.save(update_fields=fields)
