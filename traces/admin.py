@@ -27,7 +27,15 @@ from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
 from aosproject.plurals import counted
 from runtime.admin_replay import replay_from_admin
 from traces.admin_parity import ParityListFilter, parity_badge
-from traces.admin_trace_page import ReplayForm, short_id, trace_page_context, utc_time
+from traces.admin_trace_page import (
+    TRACE_PAGE_DEFERRED,
+    ReplayForm,
+    lazy_json,
+    short_id,
+    trace_json_response,
+    trace_page_context,
+    utc_time,
+)
 from traces.models import Trace
 from traces.services import trace_compare, trace_pin
 from traces.timeline import json_pretty
@@ -187,17 +195,18 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def finished(self, trace: Trace) -> str:
         return utc_time(trace.finished_at)
 
+    # Loaded when opened (the page reads the trace without its JSON columns).
     @admin.display(description="plan")
     def plan_pretty(self, trace: Trace) -> str:
-        return pretty_json(trace.plan)
+        return lazy_json(trace, "plan")
 
     @admin.display(description="input")
     def input_pretty(self, trace: Trace) -> str:
-        return pretty_json(trace.input)
+        return lazy_json(trace, "input")
 
     @admin.display(description="metadata")
     def metadata_pretty(self, trace: Trace) -> str:
-        return pretty_json(trace.metadata)
+        return lazy_json(trace, "metadata")
 
     @admin.action(description="Pin selected traces (kept by retention)", permissions=["pin"])
     def pin_selected(self, request, queryset):
@@ -219,25 +228,24 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         compare = self.admin_site.admin_view(self.compare_view)
         replay = self.admin_site.admin_view(self.replay_view)
+        json_view = self.admin_site.admin_view(self.json_view)
         return [
             path("<path:object_id>/compare/", compare, name="traces_trace_compare"),
             path("<path:object_id>/replay/", replay, name="traces_trace_replay"),
+            path("<path:object_id>/json/<str:part>/", json_view, name="traces_trace_json"),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        visible = self._visible(request).select_related("replay_of")
+        visible = self._visible(request).select_related("replay_of").defer(*TRACE_PAGE_DEFERRED)
         trace = visible.filter(pk=object_id).first() if object_id.isdigit() else None
-        if trace is not None:
-            request._aos_trace = trace
-            extra_context = {
-                **(extra_context or {}),
-                **trace_page_context(
-                    trace=trace,
-                    query=request.GET,
-                    can_replay=self.has_replay_permission(request, trace),
-                ),
-            }
+        if trace is None:  # another tenant's trace is as absent as a deleted one
+            raise Http404("No such trace.")
+        request._aos_trace = trace
+        extra_context = {
+            **(extra_context or {}),
+            **trace_page_context(trace=trace, query=request.GET, can_replay=self.has_replay_permission(request, trace)),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
@@ -246,6 +254,14 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if cached is not None and str(cached.pk) == str(object_id):
             return cached
         return super().get_object(request, object_id, from_field)
+
+    def json_view(self, request, object_id: str, part: str):
+        """GET: the whole plan/input/metadata of a trace, or a step's params/output (`?step=N`)."""
+        if not self.has_view_permission(request):
+            raise Http404
+        return trace_json_response(
+            visible=self.get_queryset(request), object_id=object_id, part=part, step=request.GET.get("step")
+        )
 
     def has_replay_permission(self, request, obj=None):
         return self.role_permission(request, "replay", obj)

@@ -1,9 +1,10 @@
 """The trace page's timeline (issue 19): one page of steps as a waterfall, and a replay's divergence.
 
-Steps run one after another, so a step's offset is the sum of the durations before it; one
-aggregate query gives the offset of the page's first step and the total, whatever the page.
-Step indexes are positions (0..n-1, ingest and the runtime both guarantee it), so a page is an
-index range served by the (trace, index) unique index: a 10,000-step trace costs what a
+Steps run one after another, so a step's offset is the sum of the durations before it. One
+aggregate query gives the duration of every page of steps (at most 100 numbers for 10,000
+steps); a finished trace never changes, so they are cached and later pages cost no query for
+it. Step indexes are positions (0..n-1, ingest and the runtime both guarantee it), so a page is
+an index range served by the (trace, index) unique index: a 10,000-step trace costs what a
 100-step one does.
 """
 
@@ -14,14 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.core.cache import cache
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 
-from traces.models import Trace, TraceSource, TraceStep
+from traces.models import Trace, TraceSource, TraceStatus, TraceStep
 
 STEPS_PER_PAGE = 100
-# Characters of params/output JSON shown per step (outputs may be up to AOS_MAX_STEP_OUTPUT_BYTES);
-# the API serves the whole step.
+# Characters of a JSON value shown inline in the admin (`json_pretty`).
 JSON_SHOWN = 100_000
+# Characters of a step's params/output shown on the trace page (outputs may be up to
+# AOS_MAX_STEP_OUTPUT_BYTES, and a page has 100 steps); the rest behind the trace's JSON view.
+STEP_JSON_SHOWN = 20_000
+# What is derived from a finished trace (page durations, a replay's divergence) is cached this long.
+IMMUTABLE_CACHE_SECONDS = 24 * 3600
+FINISHED = (TraceStatus.SUCCEEDED, TraceStatus.FAILED)
 
 # Where skills and SDKs put token counts in a step's output (OpenAI, Anthropic and the local provider).
 _TOKEN_KEYS = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens"))
@@ -52,19 +59,25 @@ def replay_divergence(trace: Trace, *, mismatch=None) -> int | None:
         return None
     if mismatch is not None:
         return mismatch.step_index
-    if trace.replay_of_id:
-        # Otherwise the first step whose hash differs from the original's (or that it lacks).
-        original_hash = TraceStep.objects.filter(trace_id=trace.replay_of_id, index=OuterRef("index")).values(
-            "step_hash"
-        )
-        return (
-            trace.steps.annotate(original_hash=Subquery(original_hash))
-            .filter(Q(original_hash__isnull=True) | ~Q(step_hash=F("original_hash")))
-            .order_by("index")
-            .values_list("index", flat=True)
-            .first()
-        )
-    return None
+    if not trace.replay_of_id:
+        return None
+    # Otherwise the first step whose hash differs from the original's (or that it lacks): a walk
+    # over the steps, so kept once found (both traces are stored and never change).
+    key = f"aos:trace-diverged:{trace.pk}:{trace.root_hash}:{trace.replay_of_id}"
+    cached = cache.get(key) if trace.status in FINISHED else None
+    if cached is not None:
+        return cached if cached >= 0 else None
+    original_hash = TraceStep.objects.filter(trace_id=trace.replay_of_id, index=OuterRef("index")).values("step_hash")
+    index = (
+        trace.steps.annotate(original_hash=Subquery(original_hash))
+        .filter(Q(original_hash__isnull=True) | ~Q(step_hash=F("original_hash")))
+        .order_by("index")
+        .values_list("index", flat=True)
+        .first()
+    )
+    if trace.status in FINISHED:
+        cache.set(key, -1 if index is None else index, IMMUTABLE_CACHE_SECONDS)
+    return index
 
 
 def output_tokens(output: Any) -> dict[str, int] | None:
@@ -86,17 +99,22 @@ def output_tokens(output: Any) -> dict[str, int] | None:
     return None
 
 
-def json_pretty(value: Any) -> tuple[str, bool]:
-    """Indented JSON with sorted keys and whether it was cut at JSON_SHOWN characters.
+def json_full(value: Any) -> str:
+    """Indented JSON with sorted keys.
 
     orjson: the standard library's encoder is pure Python once `indent` is set (about 40x slower),
     which made pretty JSON most of a trace page's server time.
     """
     try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits: the slow path
-        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return (text[:JSON_SHOWN], True) if len(text) > JSON_SHOWN else (text, False)
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def json_pretty(value: Any, *, shown: int = JSON_SHOWN) -> tuple[str, bool]:
+    """`json_full(value)` and whether it was cut at `shown` characters."""
+    text = json_full(value)
+    return (text[:shown], True) if len(text) > shown else (text, False)
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,7 @@ class TimelinePage:
     per_page: int
     total_steps: int
     total_ms: float
+    notice: str = ""  # what was wrong with the query string, if anything
     rows: list[TimelineRow] = field(default_factory=list)
 
     @property
@@ -174,14 +193,36 @@ class TimelinePage:
         return out
 
 
+def page_durations(trace: Trace, *, per_page: int = STEPS_PER_PAGE) -> list[float]:
+    """The summed step durations of each page of `trace` (page 1 first), cached once it finished."""
+    key = f"aos:trace-page-ms:{trace.pk}:{trace.root_hash}:{trace.total_steps}:{per_page}"
+    finished = trace.status in FINISHED
+    if finished and (cached := cache.get(key)) is not None:
+        return cached
+    rows = (
+        trace.steps.order_by()
+        .annotate(page=F("index") / per_page)
+        .values("page")
+        .annotate(ms=Sum("duration_ms"))
+        .values_list("page", "ms")
+    )
+    sums = [0.0] * max(1, -(-trace.total_steps // per_page))
+    for page, ms in rows:
+        if 0 <= page < len(sums):
+            sums[page] = max(float(ms or 0), 0.0)
+    if finished:
+        cache.set(key, sums, IMMUTABLE_CACHE_SECONDS)
+    return sums
+
+
 def page_for_step(index: int, *, per_page: int = STEPS_PER_PAGE) -> int:
     return index // per_page + 1
 
 
-def _page_number(raw: str | None, *, num_pages: int) -> int | None:
-    if raw is None or not raw.strip().isdigit():
-        return None
-    return min(max(int(raw), 1), num_pages)
+def _number(raw: str | None) -> int | None:
+    """A non-negative integer from the query string, or None (ASCII digits only: int("²") fails)."""
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def timeline_page(
@@ -195,28 +236,40 @@ def timeline_page(
     """One page of `trace`'s steps; `page` and `focus` (a step index) come from the query string.
 
     Without a valid `page`, the page holding `focus`, else the diverging step, else the first.
-    Malformed values fall back instead of failing: the page always opens.
+    Malformed or out-of-range values fall back instead of failing, and `notice` says so: the page
+    always opens.
     """
     total_steps = trace.total_steps
     num_pages = max(1, -(-total_steps // per_page))
-    focus_index = int(focus) if focus is not None and focus.strip().isdigit() else None
-    if focus_index is not None and focus_index >= total_steps:
+    notices = []
+    focus_index = _number(focus)
+    if focus is not None and (focus_index is None or focus_index >= total_steps):
+        last = f"steps 0–{total_steps - 1}" if total_steps else "no steps"
+        notices.append(f"There is no step {focus.strip()[:40]!r} in this trace ({last}).")
         focus_index = None
-    number = _page_number(page, num_pages=num_pages)
+    number = _number(page)
+    if page is not None and (number is None or not 1 <= number <= num_pages):
+        notices.append(f"There is no step page {page.strip()[:40]!r} (pages 1–{num_pages}).")
+        number = None if number is None else min(max(number, 1), num_pages)
     if number is None:
         target = focus_index if focus_index is not None else diverged_at
         number = min(page_for_step(target, per_page=per_page), num_pages) if target is not None else 1
     start = (number - 1) * per_page
     steps = list(trace.steps.filter(index__gte=start, index__lt=start + per_page).order_by("index"))
-    sums = trace.steps.aggregate(before=Sum("duration_ms", filter=Q(index__lt=start)), total=Sum("duration_ms"))
-    offset = float(sums["before"] or 0)
-    total_ms = max(float(sums["total"] or 0), 0.0)
+    sums = page_durations(trace, per_page=per_page)
+    offset = sum(sums[: number - 1])
+    total_ms = sum(sums)
     result = TimelinePage(
-        number=number, num_pages=num_pages, per_page=per_page, total_steps=total_steps, total_ms=total_ms
+        number=number,
+        num_pages=num_pages,
+        per_page=per_page,
+        total_steps=total_steps,
+        total_ms=total_ms,
+        notice=" ".join(notices) + f" Showing page {number}." if notices else "",
     )
     for step in steps:
-        params_json, params_cut = json_pretty(step.params)
-        output_json, output_cut = json_pretty(step.output)
+        params_json, params_cut = json_pretty(step.params, shown=STEP_JSON_SHOWN)
+        output_json, output_cut = json_pretty(step.output, shown=STEP_JSON_SHOWN)
         duration = max(step.duration_ms, 0.0)
         left = 100 * offset / total_ms if total_ms else 0.0
         width = 100 * duration / total_ms if total_ms else 0.0

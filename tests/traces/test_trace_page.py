@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from tests.traces.tracebuild import bulk_trace, store
 from traces.models import Trace
-from traces.timeline import STEPS_PER_PAGE, output_tokens, timeline_page, trace_parity
+from traces.timeline import STEP_JSON_SHOWN, STEPS_PER_PAGE, output_tokens, timeline_page, trace_parity
 
 
 def page_of(client, trace: Trace, **params) -> str:
@@ -63,12 +63,25 @@ def test_it_shows_at_most_100_steps_a_page(client, vic, tenant_a):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bad", ["abc", "-1", "0", "999999", "1e3", " ", "9" * 40])
+@pytest.mark.parametrize("bad", ["abc", "-1", "0", "999999", "1e3", " ", "9" * 40, "²", "1.5", "<b>2</b>"])
 def test_it_clamps_a_bad_page_number_instead_of_failing(client, vic, tenant_a, bad):
     trace = bulk_trace(tenant_a, trace_id="long", steps=150)
     client.force_login(vic)
-    ids = step_ids(page_of(client, trace, steps_page=bad, step=bad))
+    page = page_of(client, trace, steps_page=bad, step=bad)
+    ids = step_ids(page)
     assert ids in (list(range(100)), list(range(100, 150)))
+    notice = page.split('id="aos-timeline-notice"')[1].split("</p>")[0]
+    assert "There is no step page" in notice and "(pages 1–2)" in notice and "There is no step" in notice
+    assert f"Showing page {1 if ids[0] == 0 else 2}." in notice
+    assert "<b>" not in notice  # what was asked is quoted, escaped
+
+
+@pytest.mark.django_db
+def test_it_says_nothing_about_good_page_numbers(client, vic, tenant_a):
+    trace = bulk_trace(tenant_a, trace_id="long", steps=150)
+    client.force_login(vic)
+    assert "aos-timeline-notice" not in page_of(client, trace, steps_page="2")
+    assert "aos-timeline-notice" not in page_of(client, trace, step="149")
 
 
 @pytest.mark.django_db
@@ -211,20 +224,135 @@ def test_it_shortens_long_ids_in_the_list_with_the_full_id_on_hover(client, vic,
     assert f'title="run_{"b" * 32}">run_bbbbbbbbbb…</span>' in page
 
 
+@pytest.fixture
+def huge(tenant_a) -> Trace:
+    return bulk_trace(tenant_a, trace_id="huge", steps=10_000)
+
+
 @pytest.mark.django_db
-def test_it_opens_a_10000_step_trace_with_a_bounded_number_of_queries(
-    client, alice, tenant_a, django_assert_max_num_queries
+def test_it_shows_steps_100_n_minus_1_onwards_on_page_n(client, vic, huge):
+    client.force_login(vic)
+    for number in (1, 2, 57, 100):
+        page = page_of(client, huge, steps_page=number)
+        first = 100 * (number - 1)
+        assert step_ids(page) == list(range(first, first + 100)), number
+        assert f"Steps {first}–{first + 99} of 10000" in page
+        assert f'<span class="this-page">{number}</span>' in page
+
+
+@pytest.mark.django_db
+def test_it_opens_the_page_holding_step_n(client, vic, huge):
+    client.force_login(vic)
+    for index in (0, 99, 100, 5_555, 9_999):
+        page = page_of(client, huge, step=index)
+        first = index // 100 * 100
+        assert step_ids(page) == list(range(first, first + 100)), index
+        assert open_steps(page) == [index]
+
+
+@pytest.mark.django_db
+def test_it_opens_a_10000_step_trace_with_as_many_queries_as_a_100_step_one(
+    client, alice, tenant_a, huge, django_assert_max_num_queries
 ):
-    small = bulk_trace(tenant_a, trace_id="small", steps=3)
-    huge = bulk_trace(tenant_a, trace_id="huge", steps=10_000)
+    small = bulk_trace(tenant_a, trace_id="small", steps=100)
     replay = diverged_replay(tenant_a, huge, at=9_950, steps=10_000)
-    client.force_login(alice)
-    with django_assert_max_num_queries(15) as few:
+    client.force_login(alice)  # an operator: the replay form too
+    with django_assert_max_num_queries(12) as of_small:
         page_of(client, small)
-    with django_assert_max_num_queries(len(few.captured_queries)):
+    with django_assert_max_num_queries(12) as of_huge:
         page = page_of(client, huge)
-    assert len(step_ids(page)) == 100
-    with django_assert_max_num_queries(len(few.captured_queries)):
+    assert len(of_huge.captured_queries) == len(of_small.captured_queries)
+    assert len(step_ids(page)) == 100 and 'id="aos-replay-form"' in page
+    first_view = len(of_huge.captured_queries)
+    # The page's durations are cached once the trace finished: any later page has one query less.
+    with django_assert_max_num_queries(first_view - 1) as later:
         assert step_ids(page_of(client, huge, step=9_999)) == list(range(9_900, 10_000))
-    with django_assert_max_num_queries(len(few.captured_queries) + 2):  # + the replay's mismatch and original
+    with django_assert_max_num_queries(len(later.captured_queries)):
+        page_of(client, small, steps_page=1)
+    with django_assert_max_num_queries(first_view + 2):  # + the replay's mismatch and original
         assert "Diverged at step 9950" in page_of(client, replay)
+
+
+@pytest.mark.django_db
+def test_it_reads_the_trace_without_its_json_and_loads_it_on_demand(client, vic, tenant_a):
+    trace = bulk_trace(tenant_a, trace_id="lazy", steps=120, metadata={"marker": "metadata-marker-7"})
+    Trace.objects.filter(pk=trace.pk).update(input={"marker": "input-marker-7"})
+    client.force_login(vic)
+    page = page_of(client, trace)
+    assert "metadata-marker-7" not in page and "input-marker-7" not in page
+    for part in ("plan", "input", "metadata"):
+        url = reverse("admin:traces_trace_json", args=[trace.pk, part])
+        assert f'<details class="aos-lazy-json" data-src="{url}">' in page and f'href="{url}"' in page
+    plan = client.get(reverse("admin:traces_trace_json", args=[trace.pk, "plan"]))
+    assert plan.status_code == 200 and plan["Content-Type"].startswith("application/json")
+    assert "no-store" in plan["Cache-Control"]  # the admin's never_cache: tenant data stays off shared caches
+    assert plan.json() == trace.plan and plan.content.decode().startswith("[\n  {")  # indented, whole
+    assert client.get(reverse("admin:traces_trace_json", args=[trace.pk, "input"])).json() == {
+        "marker": "input-marker-7"
+    }
+    assert client.get(reverse("admin:traces_trace_json", args=[trace.pk, "metadata"])).json() == {
+        "marker": "metadata-marker-7"
+    }
+    output = client.get(reverse("admin:traces_trace_json", args=[trace.pk, "output"]), {"step": "117"})
+    assert output.json() == trace.steps.get(index=117).output
+    params = client.get(reverse("admin:traces_trace_json", args=[trace.pk, "params"]), {"step": "0"})
+    assert params.json() == trace.steps.get(index=0).params
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "part, step", [("secret", None), ("output", None), ("output", "120"), ("output", "x"), ("params", "-1")]
+)
+def test_it_answers_404_for_a_json_part_or_step_that_does_not_exist(client, vic, tenant_a, part, step):
+    trace = bulk_trace(tenant_a, trace_id="lazy", steps=120)
+    client.force_login(vic)
+    params = {} if step is None else {"step": step}
+    response = client.get(reverse("admin:traces_trace_json", args=[trace.pk, part]), params)
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_answers_404_for_another_tenants_trace_its_page_and_its_json(client, carol, vic, tenant_a):
+    trace = bulk_trace(tenant_a, trace_id="theirs", steps=5)
+    client.force_login(carol)  # operator of tenant B
+    assert client.get(reverse("admin:traces_trace_change", args=[trace.pk])).status_code == 404
+    assert client.get(reverse("admin:traces_trace_change", args=[trace.pk]), {"step": "3"}).status_code == 404
+    parts = [("plan", {}), ("input", {}), ("metadata", {}), ("params", {"step": 1}), ("output", {"step": 1})]
+    for part, params in parts:
+        assert client.get(reverse("admin:traces_trace_json", args=[trace.pk, part]), params).status_code == 404
+    for missing in ("999999", "abc"):
+        assert client.get(f"/admin/traces/trace/{missing}/json/plan/").status_code == 404
+        assert client.get(f"/admin/traces/trace/{missing}/change/").status_code == 404
+    client.force_login(vic)  # a viewer of tenant A sees it
+    assert client.get(reverse("admin:traces_trace_json", args=[trace.pk, "plan"])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_cuts_a_long_step_value_and_links_the_whole_of_it(client, vic, tenant_a):
+    trace = bulk_trace(tenant_a, trace_id="long-output", steps=3)
+    long_text = "x" * (STEP_JSON_SHOWN + 500)
+    trace.steps.filter(index=1).update(output={"text": long_text})
+    client.force_login(vic)
+    block = page_of(client, trace).split('id="step-1"')[1].split("</details>")[0]
+    whole = f"{reverse('admin:traces_trace_json', args=[trace.pk, 'output'])}?step=1"
+    assert f'Cut here: <a href="{whole}"' in block and long_text not in block
+    assert client.get(whole).json() == {"text": long_text}
+
+
+@pytest.mark.django_db
+def test_it_escapes_what_the_trace_recorded(client, vic, tenant_a):
+    trace = bulk_trace(tenant_a, trace_id="hostile", steps=2)
+    hostile = '<script>alert("x")</script>'
+    trace.steps.filter(index=0).update(
+        skill_id=hostile[:100],
+        skill_version='"><b>',
+        output={"usage": {"prompt_tokens": 1, "completion_tokens": 2}, "text": hostile},
+        error_code="<i>e</i>",
+        error_message=hostile,
+        idempotency_key=hostile,
+        input_hash='"onmouseover="x',
+    )
+    client.force_login(vic)
+    page = page_of(client, trace)
+    assert hostile not in page and "<b>" not in page and "<i>e</i>" not in page
+    assert 'data-copy=""onmouseover' not in page and "&lt;script&gt;" in page

@@ -67,6 +67,11 @@ def test_it_replays_and_shows_where_the_replay_diverged(live_server, api_a_dev, 
         banner.get_by_role("link", name="show step 3").click()
         expect(page.locator("details#step-3")).to_have_attribute("open", "")
 
+        # The plan is not part of the page: opening its box loads it (trace_page.js).
+        page.locator("fieldset.collapse > details > summary").click()
+        page.locator("details.aos-lazy-json[data-src$='/json/plan/'] > summary").click()
+        expect(page.locator("pre#trace-plan")).to_contain_text('"skill": "json_transform"')
+
     replay = Trace.objects.get(source=TraceSource.REPLAY)  # ORM outside the Playwright block
     assert replay_url.startswith(f"{live_server.url}/admin/traces/trace/{replay.pk}/change/")
     assert copied == shown_hash == replay.steps.get(index=3).step_hash

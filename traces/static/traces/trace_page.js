@@ -1,4 +1,5 @@
-// The admin trace page: copy buttons (hashes, params, output) and opening the step named in the URL.
+// The admin trace page: copy buttons (hashes, params, output), opening the step named in the URL,
+// and the trace's plan/input/metadata loaded when their box is first opened (the page does not carry them).
 "use strict";
 (function () {
   function copyText(text) {
@@ -61,6 +62,34 @@
       step.open = true;
     }
   }
+
+  // `toggle` does not bubble: listen in the capture phase.
+  document.addEventListener("toggle", function (event) {
+    const box = event.target;
+    if (!box.classList || !box.classList.contains("aos-lazy-json") || !box.open || box.dataset.loaded) {
+      return;
+    }
+    box.dataset.loaded = "loading";
+    const target = box.querySelector("pre");
+    target.textContent = "Loading…";
+    fetch(box.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(
+        function (text) {
+          target.textContent = text;
+          box.dataset.loaded = "yes";
+        },
+        function (error) {
+          target.textContent = "Could not load it (" + error.message + "); try the link.";
+          delete box.dataset.loaded;
+        }
+      );
+  }, true);
 
   window.addEventListener("hashchange", openNamedStep);
   document.addEventListener("DOMContentLoaded", openNamedStep);
