@@ -9,6 +9,7 @@ demand from `trace_json_response`; the rows are rendered here, not by the templa
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from html import escape
 from typing import Any
 
@@ -44,6 +45,13 @@ class ReplayForm(forms.Form):
         help_text="recorded: deterministic steps re-run, the rest served from the recording; live: re-run what may be.",
     )
     dry_run = forms.BooleanField(required=False, initial=True, help_text="Compare only; store nothing.")
+    # One token a rendered form: a second POST of the same form (a double click, a resubmit) finds
+    # the first one's claim and starts nothing (runtime/admin_replay.py).
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    @classmethod
+    def fresh(cls) -> ReplayForm:
+        return cls(initial={"form_token": uuid.uuid4().hex})
 
 
 def short_id(value: str, *, keep: int = 14) -> str:
@@ -115,7 +123,7 @@ def trace_page_context(*, trace: Trace, query, can_replay: bool) -> dict[str, An
         ],
         "more_mismatches": len(mismatches) > LINKED,
         "mismatches_url": f"{_changelist(mismatch_opts)}?trace__id__exact={trace.pk}",
-        "replay_form": ReplayForm() if can_replay and _replayable(trace) else None,
+        "replay_form": ReplayForm.fresh() if can_replay and _replayable(trace) else None,
         "replay_url": reverse("admin:traces_trace_replay", args=[trace.pk]),
     }
 
