@@ -207,3 +207,36 @@ def test_it_keeps_tokens_per_tenant_and_answers_404_to_the_other_tenant(client, 
     client.force_login(carol)  # operator of B: A's trace does not exist for her, token or not
     assert client.post(replay_url(original), {"mode": "recorded", "form_token": token}).status_code == 404
     assert not IdempotencyRecord.objects.exists() and not Trace.objects.filter(source=TraceSource.REPLAY).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_replays_once_when_two_posts_of_the_form_race(alice, original):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("two request threads at once need a server database")
+    import threading
+
+    opener = Client()
+    opener.force_login(alice)
+    data = {"mode": "recorded", "form_token": form_token(opener, original)}
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def post() -> None:
+        from django.db import connection as own
+
+        client = Client()
+        client.force_login(alice)
+        start.wait()
+        statuses.append(client.post(replay_url(original), data).status_code)
+        own.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [302, 302]
+    assert Trace.objects.filter(source=TraceSource.REPLAY, replay_of=original).count() == 1
+    assert IdempotencyRecord.objects.count() == 1
