@@ -186,19 +186,23 @@ def github_issue_file(client: GitHubClient, mismatch: Mismatch) -> IssueRef:
 
 
 def _earlier_of_its_group(mismatch_id, now: datetime) -> NotifyResult | None:
-    """not_due while an earlier mismatch with the same fingerprint is still pending.
+    """not_due while an earlier, unresolved mismatch with the same fingerprint is still pending.
 
     The group's first mismatch opens the issue and the later ones comment on it; sent at once (a
     backlog after a GitHub outage, each with its own due retry) by concurrent workers, each would
     find no issue yet and open its own. So a later one waits for the earlier one's attempt
-    (nothing is claimed or counted meanwhile).
+    (nothing is claimed or counted meanwhile). A resolved one is never sent (nor swept), so
+    waiting for it would hold back the group's regression for good.
     """
     row = Mismatch.objects.filter(pk=mismatch_id).values("tenant_id", "fingerprint", "created_at").first()
     if row is None or not row["fingerprint"]:
         return None
     earlier = (
         Mismatch.objects.filter(
-            tenant_id=row["tenant_id"], fingerprint=row["fingerprint"], notification_state=NotificationState.PENDING
+            tenant_id=row["tenant_id"],
+            fingerprint=row["fingerprint"],
+            notification_state=NotificationState.PENDING,
+            resolved=False,
         )
         .filter(Q(created_at__lt=row["created_at"]) | Q(created_at=row["created_at"], pk__lt=mismatch_id))
         .values_list("notification_next_attempt_at", flat=True)[:20]

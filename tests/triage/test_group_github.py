@@ -77,6 +77,26 @@ def test_it_leaves_the_issue_closed_for_accepted_nondeterminism(
     assert len(github_on.issues[(REPO, 1)]["comments"]) == comments_before
 
 
+def test_it_notifies_a_regression_although_an_earlier_mismatch_was_resolved_while_pending(
+    github_on, tenant_a, django_capture_on_commit_callbacks
+):
+    """An earlier mismatch resolved with its notification still pending is never sent: nothing waits for it."""
+    trace = make_trace(tenant_a)
+    first = replay_mismatch(trace, django_capture_on_commit_callbacks)
+    stuck = mismatch_record(trace=trace, step_index=1, reason="output_mismatch", reported_by="replay")
+    Mismatch.objects.filter(pk=stuck.pk).update(notification_state="pending", issue_url="", issue_number=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        group_resolve(group=first.group, kind="fixed", note="Pinned the clock.", who="alice")
+    assert Mismatch.objects.get(pk=stuck.pk).resolved  # resolved with the group, still pending
+
+    again = replay_mismatch(trace, django_capture_on_commit_callbacks)
+
+    assert (again.notification_state, again.issue_number) == ("sent", 1)
+    issue = github_on.issues[(REPO, 1)]
+    assert issue["state"] == "open" and issue["comments"][-1].startswith("**Regression**")
+    assert Mismatch.objects.get(pk=stuck.pk).notification_state == "pending"  # resolved: never sent
+
+
 needs_postgres = pytest.mark.skipif(
     "postgresql" not in __import__("django.conf").conf.settings.DATABASES["default"]["ENGINE"],
     reason="concurrent writers need PostgreSQL",
