@@ -137,25 +137,45 @@ def group_resolve(*, group: MismatchGroup, kind: str, note: str, who: str) -> Mi
 
 
 def group_unresolve_from_github(*, issue_url: str, login: str) -> int:
-    """An issue reopened on GitHub: its resolved groups are unresolved again (regressed ones stay)."""
-    groups = list(MismatchGroup.objects.filter(issue_url=issue_url, status=GroupStatus.RESOLVED))
+    """An issue reopened on GitHub: its resolved groups are unresolved again, with their mismatches.
+
+    Regressed groups stay regressed (a regression's reopen comes back as this very webhook).
+    Needs the webhook's transaction; returns how many mismatches it unresolved.
+    """
+    assert transaction.get_connection().in_atomic_block, "applied inside the webhook delivery's transaction"
+    unresolved = 0
+    # Locked like group_join locks them: a mismatch joining meanwhile sees the new status.
+    groups = MismatchGroup.objects.select_for_update().filter(issue_url=issue_url, status=GroupStatus.RESOLVED)
     for group in groups:
         MismatchGroup.objects.filter(pk=group.pk).update(status=GroupStatus.UNRESOLVED)
+        unresolved += Mismatch.objects.filter(group_id=group.pk, resolved=True).update(
+            resolved=False, resolved_at=None, resolved_by="", resolution_note=""
+        )
         group_event_add(group=group, kind=GroupEventKind.REOPENED, actor=login, message="Issue reopened on GitHub.")
-    return len(groups)
+    return unresolved
 
 
 def group_resolve_from_github(*, issue_url: str, login: str) -> int:
-    """An issue closed on GitHub: its open groups are resolved as fixed (closing is how GitHub says so)."""
+    """An issue closed on GitHub: its open groups are resolved as fixed (closing is how GitHub says so),
+    with their mismatches. Needs the webhook's transaction; returns how many mismatches it resolved."""
+    assert transaction.get_connection().in_atomic_block, "applied inside the webhook delivery's transaction"
     now = timezone.now()
-    groups = list(MismatchGroup.objects.filter(issue_url=issue_url).exclude(status=GroupStatus.RESOLVED))
+    note = "Issue closed on GitHub."
+    resolved = 0
+    groups = MismatchGroup.objects.select_for_update().filter(issue_url=issue_url).exclude(status=GroupStatus.RESOLVED)
     for group in groups:
         MismatchGroup.objects.filter(pk=group.pk).update(
             status=GroupStatus.RESOLVED,
             resolution_kind=ResolutionKind.FIXED,
-            resolution_note="Issue closed on GitHub.",
+            resolution_note=note,
             resolved_by=login[:200],
             resolved_at=now,
         )
-        group_event_add(group=group, kind=GroupEventKind.RESOLVED, actor=login, message="Issue closed on GitHub.")
-    return len(groups)
+        resolved += Mismatch.objects.filter(group_id=group.pk, resolved=False).update(
+            resolved=True,
+            resolved_at=now,
+            resolved_by=login[:200],
+            resolution_note=f"{ResolutionKind.FIXED.label}: {note}",
+        )
+        group_event_add(group=group, kind=GroupEventKind.RESOLVED, actor=login, message=note)
+    return resolved

@@ -1,4 +1,4 @@
-"""GitHub webhook (PRODUCT.md §6): signature check and issue closed/reopened → mismatches."""
+"""GitHub webhook (PRODUCT.md §6, §15): signature check and issue closed/reopened → mismatches and groups."""
 
 from __future__ import annotations
 
@@ -57,13 +57,16 @@ def github_event_apply(*, event: str, payload: dict[str, Any]) -> dict[str, Any]
     sender = payload.get("sender")
     login = str((sender.get("login") if isinstance(sender, dict) else None) or "github")
     # Linked by the issue's URL: it names host, repository and number, so tenants cannot collide.
+    # A group follows its issue, and takes all its mismatches along (also those never notified).
     linked = Mismatch.objects.filter(issue_url=html_url)
     if action == "closed":
         updated = linked.filter(resolved=False).update(
             resolved=True, resolved_at=timezone.now(), resolved_by=login[:200]
         )
-        group_resolve_from_github(issue_url=html_url, login=login)
+        updated += group_resolve_from_github(issue_url=html_url, login=login)
     else:
-        updated = linked.filter(resolved=True).update(resolved=False, resolved_at=None, resolved_by="")
-        group_unresolve_from_github(issue_url=html_url, login=login)
+        updated = linked.filter(resolved=True).update(
+            resolved=False, resolved_at=None, resolved_by="", resolution_note=""
+        )
+        updated += group_unresolve_from_github(issue_url=html_url, login=login)
     return {"ok": True, "event": event, "action": action, "ignored": False, "updated": updated}
