@@ -193,3 +193,23 @@ def test_it_leaves_another_tenants_group_alone(github_on, group, tenant_b):
     assert not theirs.first().events.exclude(kind="reported").exists()
     group.refresh_from_db()
     assert group.status == GroupStatus.RESOLVED
+
+
+def test_it_resolves_a_regressed_group_when_its_issue_is_closed_again(
+    github_on, tenant_a, group, report, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        group_resolve(group=group, kind="fixed", note="Pinned the clock.", who="alice")
+    regression = report(make_trace(tenant_a, "trace-4"))
+    group.refresh_from_db()
+    assert group.status == GroupStatus.REGRESSED and not regression.resolved
+
+    assert send("closed", issue_url(github_on), login="hubot").json()["updated"] == 1  # the regression
+
+    group.refresh_from_db()
+    assert (group.status, group.resolved_by, group.resolution_note) == (
+        GroupStatus.RESOLVED,
+        "hubot",
+        "Issue closed on GitHub.",
+    )
+    assert Mismatch.objects.get(pk=regression.pk).resolved
