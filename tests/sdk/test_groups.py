@@ -218,9 +218,13 @@ def test_the_cli_lists_shows_and_resolves_groups(cli, aos_op):
     assert detail["latest_diff"]["differences"] == [{"path": "y", "a": "42", "b": "41"}]
     assert [e["kind"] for e in detail["events"]] == ["reported"]
 
-    done = cli("resolve-group", str(group_id), "--kind", "accepted_nondeterminism", "--note", "the clock").stdout
+    note = "the clock [skip ci] [/]"  # shown as written, not read as rich markup
+    done = cli("resolve-group", str(group_id), "--kind", "accepted_nondeterminism", "--note", note).stdout
     assert f"resolved group {group_id} as accepted_nondeterminism by" in done and "(1 mismatch)" in done
-    assert GroupRow.objects.get(pk=group_id).resolution_note == "the clock"
+    assert GroupRow.objects.get(pk=group_id).resolution_note == note
+    resolved = cli("group", str(group_id)).stdout
+    assert note in resolved and "accepted_nondeterminism" in resolved
+    assert [line for line in resolved.splitlines() if "│ resolved " in line], resolved  # the timeline's event
     assert [g["id"] for g in json.loads(cli("groups", "--status", "resolved", "--json").stdout)] == [group_id]
     resolved_json = json.loads(cli("resolve-group", str(other), "--kind", "fixed", "--note", "x", "--json").stdout)
     assert resolved_json["status"] == "resolved" and resolved_json["resolution_kind"] == "fixed"

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aos_sdk.errors import AOSError
 
@@ -48,7 +49,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for col in columns:
         t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        # Text, not str: a value is shown as it is, never read as rich markup ("[skip ci]" stays).
+        t.add_row(*(Text("" if v is None else str(v)) for v in row))
     return t
 
 
@@ -58,7 +60,7 @@ def kv_table(title: str | None, pairs: Iterable[tuple[str, Any]]) -> Table:
     t.add_column("value", overflow="fold")
     for key, value in pairs:
         shown = json.dumps(value) if isinstance(value, dict | list) else ("" if value is None else str(value))
-        t.add_row(key, shown)
+        t.add_row(Text(key), Text(shown))
     return t
 
 
