@@ -1,16 +1,22 @@
-"""The admin trace page (printed, not asserted): server time and queries for 500 and 10,000 steps.
+"""The admin trace page (printed, not asserted): server time and queries for 100 to 10,000 steps.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/aos_bench_tp .venv/bin/python bench/bench_trace_page.py
     env -u DATABASE_URL .venv/bin/python bench/bench_trace_page.py --sqlite   # temporary SQLite file
+    BENCH_BEFORE=d27a1b7 .venv/bin/python bench/bench_trace_page.py         # + the page at that revision
+    .venv/bin/python bench/bench_trace_page.py --profile 10000               # cProfile of one page
 
-Same run, same traces, same middleware, through Django's test client as a superuser:
-- "before": the page as it was until issue 19 (every step inline, a TabularInline with pretty
-  JSON), rebuilt here on a second admin site mounted at /old-admin/;
-- "after": today's page (header, one page of at most 100 steps as a timeline), its first page
-  and the page holding step 9,950.
-Server time is the median of `--repeat` requests (the old 10,000-step page: one request, it takes
-minutes otherwise); the HTML size is the response body. The database named in DATABASE_URL is
-created when missing; the bench's tenant is recreated each run.
+Traces are written once (bulk_create, `tests/traces/tracebuild.bulk_trace`): for each size a
+run and a replay of it that diverged 50 steps before the end, with the mismatch the runtime
+records. Each code tree is then measured in a worker process of its own (Django's test client,
+every middleware, a superuser): today's code, and with `--before REV` (BENCH_BEFORE) the
+project at that git revision (`git archive`), on the same database and traces, so "before" and
+"after" come from one run under the same load.
+
+Server time is the time of `client.get` (request to rendered response, database included):
+median and p95 of `--repeat` requests after one warm-up request. "cold cache" clears the cache
+before each request: what the page derives from a finished trace is cached, this is its first
+view. Queries are those of one request; KiB is the response body. The load average is printed
+before and after (the machine is shared: read the figures with it).
 """
 
 from __future__ import annotations
@@ -19,184 +25,215 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "sdk" / "python"))
-
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite database instead of DATABASE_URL")
-parser.add_argument("--repeat", type=int, default=5)
-parser.add_argument("--sizes", default="500,10000", help="step counts, comma-separated")
-parser.add_argument("--skip-old-above", type=int, default=10_000, help="do not time the old page above this size")
-args = parser.parse_args()
-
-if args.sqlite:
-    os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-else:
-    from bench.common import ensure_database
-
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aos_bench_tp")
-    ensure_database(os.environ["DATABASE_URL"])
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aosproject.settings")
-os.environ["RATELIMIT_ENABLE"] = "0"
-os.environ.pop("REDIS_URL", None)
-os.environ["LOG_LEVEL"] = "WARNING"
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.contrib import admin  # noqa: E402
-from django.contrib.admin.utils import flatten_fieldsets  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
-from django.urls import include, path  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-
-from accounts.models import Tenant  # noqa: E402
-from tests.traces.tracebuild import bulk_trace  # noqa: E402
-from traces.admin import TraceAdmin  # noqa: E402
-from traces.models import Trace, TraceStep  # noqa: E402
+USERNAME = "bench-root"
 
 
-# --- the page before issue 19 (traces/admin.py at 16ab6b6), on its own admin site ---------------
-def _pretty_json(value) -> str:
-    return format_html(
-        '<pre style="white-space: pre-wrap; max-height: 24em; overflow: auto; margin: 0">{}</pre>',
-        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite database instead of DATABASE_URL")
+    parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
+    parser.add_argument("--sizes", default="100,1000,10000", help="step counts, comma-separated")
+    parser.add_argument("--before", default=os.environ.get("BENCH_BEFORE", ""), help="git revision to compare with")
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS", help="cProfile the page of STEPS steps")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # a code tree to measure (internal)
+    parser.add_argument("--cases", default="", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def django_setup(tree: Path) -> None:
+    sys.path[:0] = [str(tree), str(tree / "sdk" / "python")]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aosproject.settings")
+    os.environ["RATELIMIT_ENABLE"] = "0"
+    os.environ.pop("REDIS_URL", None)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+# --- the worker: one code tree, the pages it is given ---------------------------------------------
+def worker(tree: Path, cases: list[dict], repeat: int) -> None:
+    django_setup(tree)
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=USERNAME))
+    for case in cases:
+        first = client.get(case["url"])  # warm: templates compiled, connection open
+        if first.status_code != 200:
+            print(json.dumps({**case, "status": first.status_code}), flush=True)
+            continue
+        times = []
+        for _ in range(repeat):
+            if case.get("cold"):
+                cache.clear()  # nothing derived from the trace kept: its first view
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = client.get(case["url"])
+                times.append(time.perf_counter() - started)
+            assert response.status_code == 200, (case["url"], response.status_code)
+        result = {
+            **case,
+            "status": 200,
+            "median_ms": statistics.median(times) * 1000,
+            "p95_ms": percentile(times, 0.95) * 1000,
+            "queries": len(ctx.captured_queries),
+            "kib": len(response.content) / 1024,
+        }
+        print(json.dumps(result), flush=True)
+
+
+def run_worker(tree: Path, cases: list[dict], repeat: int) -> list[dict]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(tree), "--repeat", str(repeat)]
+    done = subprocess.run(
+        [*command, "--cases", json.dumps(cases)], cwd=tree, env=os.environ.copy(), capture_output=True, text=True
     )
+    if done.returncode != 0:
+        sys.exit(f"worker for {tree} failed:\n{done.stderr[-4000:]}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def _short_hash(value: str) -> str:
-    return format_html('<code title="{}">{}…</code>', value, value[:12]) if value else "—"
+# --- the main process: database, traces, trees, table ----------------------------------------------
+def export_revision(rev: str, tmp: Path) -> Path:
+    """The project's files at `rev` (no .git changes: `git archive`, not a worktree)."""
+    target = tmp / "before"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
 
 
-class OldTraceStepInline(admin.TabularInline):
-    model = TraceStep
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-    fields = [
-        "index",
-        "skill_id",
-        "skill_version",
-        "status",
-        "error_code",
-        "hashes",
-        "cost_cents",
-        "duration_ms",
-        "retry_count",
-        "params_pretty",
-        "output_pretty",
-    ]
-    readonly_fields = fields
+def build_traces(sizes: list[int]) -> dict[int, tuple[int, int]]:
+    """{steps: (run pk, diverged replay pk)} in a bench tenant recreated each run."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
 
-    def has_add_permission(self, request, obj=None):
-        return False
+    from accounts.models import Tenant
+    from tests.traces.tracebuild import bulk_trace
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="hashes")
-    def hashes(self, step):
-        return format_html(
-            "in {}<br>out {}<br>step {}",
-            _short_hash(step.input_hash),
-            _short_hash(step.output_hash),
-            _short_hash(step.step_hash),
-        )
-
-    @admin.display(description="params")
-    def params_pretty(self, step):
-        return _pretty_json(step.params)
-
-    @admin.display(description="output")
-    def output_pretty(self, step):
-        return _pretty_json(step.output)
-
-
-class OldTraceAdmin(admin.ModelAdmin):
-    inlines = [OldTraceStepInline]
-    change_form_template = "admin/change_form.html"  # the old template only added "Compare with…"
-    fieldsets = [
-        (None, {"fields": ["trace_id", "run_id", "tenant", "source", "replay_of", "agent_id", "status"]}),
-        ("Hashes", {"fields": ["plan_hash", "seed", "frozen_timestamp", "root_hash"]}),
-        ("Totals", {"fields": ["total_steps", "total_cost_cents", "total_duration_ms", "budget_cents"]}),
-        ("Content", {"fields": ["plan_pretty", "input_pretty", "metadata_pretty"]}),
-        ("Times", {"fields": ["created_at", "updated_at", "finished_at"]}),
-    ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return flatten_fieldsets(self.fieldsets)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    plan_pretty = TraceAdmin.plan_pretty
-    input_pretty = TraceAdmin.input_pretty
-    metadata_pretty = TraceAdmin.metadata_pretty
-
-
-old_site = admin.AdminSite(name="old_admin")
-old_site.register(Trace, OldTraceAdmin)
-urlpatterns = [path("old-admin/", old_site.urls), path("", include(settings.ROOT_URLCONF))]
-
-
-# --- measuring ----------------------------------------------------------------------------------
-def timed(client: Client, url: str, repeat: int) -> tuple[float, int, int]:
-    """(median seconds, queries, bytes) of GET url."""
-    times, queries, size = [], 0, 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-        queries, size = len(ctx.captured_queries), len(response.content)
-    return statistics.median(times), queries, size
-
-
-def main() -> None:
     call_command("migrate", verbosity=0)
     Tenant.objects.filter(slug="bench-page").delete()
     tenant = Tenant.objects.create(slug="bench-page", name="Bench page", tier="unlimited")
-    user_model = get_user_model()
-    root = user_model.objects.filter(username="bench-root").first() or user_model.objects.create_superuser(
-        "bench-root", "root@example.com", "pw"
-    )
+    users = get_user_model().objects
+    if not users.filter(username=USERNAME).exists():
+        users.create_superuser(USERNAME, "root@example.com", "pw")
+    built = {}
+    for size in sizes:
+        run = bulk_trace(tenant, trace_id=f"bench-{size}", steps=size)
+        replay = bulk_trace(
+            tenant,
+            trace_id=f"bench-{size}-replay",
+            steps=size,
+            source="replay",
+            replay_of=run,
+            metadata={"replay": {"mode": "recorded", "parity": False}},
+            diverge_at=max(size - 50, 0),
+        )
+        run.mismatches.create(  # what the runtime records on the original when a replay diverges
+            tenant=tenant,
+            reported_by="replay",
+            step_index=max(size - 50, 0),
+            skill_id="llm_invoke",
+            reason="output_mismatch",
+            fingerprint="f" * 64,
+            details={"replay_run_id": replay.run_id},
+        )
+        built[size] = (run.pk, replay.pk)
+    return built
+
+
+def cases_for(size: int, run_pk: int, replay_pk: int) -> list[dict]:
+    page = f"/admin/traces/trace/{run_pk}/change/"
+    last = max(size - 50, 0)
+    return [
+        {"steps": size, "page": "first page, cold cache", "url": page, "cold": True},
+        {"steps": size, "page": "first page", "url": page},
+        {"steps": size, "page": f"?step={last}", "url": f"{page}?step={last}"},
+        {"steps": size, "page": f"diverged replay (step {last})", "url": f"/admin/traces/trace/{replay_pk}/change/"},
+        {"steps": size, "page": "plan JSON, on demand", "url": f"/admin/traces/trace/{run_pk}/json/plan/"},
+    ]
+
+
+def profile(size: int, run_pk: int) -> None:
+    import cProfile
+    import pstats
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
     client = Client()
-    client.force_login(root)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"admin trace page on {connection.vendor}, median of {args.repeat} (old page above 500 steps: 1 run)")
-    print(f"{'steps':>7} | {'page':<28} | {'server ms':>9} | {'queries':>7} | {'HTML KiB':>8}")
-    with override_settings(ROOT_URLCONF=__name__):
-        for size in sizes:
-            started = time.perf_counter()
-            trace = bulk_trace(tenant, trace_id=f"bench-{size}", steps=size)
-            built = time.perf_counter() - started
-            rows = []
-            if size <= args.skip_old_above:
-                repeat = args.repeat if size <= 500 else 1
-                rows.append(("before: every step inline", f"/old-admin/traces/trace/{trace.pk}/change/", repeat))
-            rows.append(("after: first page", f"/admin/traces/trace/{trace.pk}/change/", args.repeat))
-            last = max(size - 50, 0)
-            rows.append((f"after: ?step={last}", f"/admin/traces/trace/{trace.pk}/change/?step={last}", args.repeat))
-            for label, url, repeat in rows:
-                client.get(url)  # warm: templates compiled, connection open
-                seconds, queries, size_bytes = timed(client, url, repeat)
-                print(f"{size:>7,} | {label:<28} | {seconds * 1000:>9.1f} | {queries:>7} | {size_bytes / 1024:>8.0f}")
-            print(f"{'':>7} | (trace stored with bulk_create in {built:.1f} s)")
-    Tenant.objects.filter(slug="bench-page").delete()
+    client.force_login(get_user_model().objects.get(username=USERNAME))
+    url = f"/admin/traces/trace/{run_pk}/change/"
+    client.get(url)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(5):
+        client.get(url)
+    profiler.disable()
+    print(f"cProfile of 5 requests of the {size:,}-step page")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        worker(Path(args.worker), json.loads(args.cases), args.repeat)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-trace-page-"))
+    if args.sqlite:
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    else:
+        sys.path.insert(0, str(ROOT))
+        from bench.common import ensure_database
+
+        os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aos_bench_tp")
+        ensure_database(os.environ["DATABASE_URL"])
+    django_setup(ROOT)
+    from django.db import connection
+
+    sizes = [int(s) for s in (str(args.profile) if args.profile else args.sizes).split(",")]
+    load_before = os.getloadavg()
+    built = build_traces(sizes)
+    if args.profile:
+        profile(args.profile, built[args.profile][0])
+        return
+    connection.close()  # the workers do the measuring
+    trees = [("after", ROOT)]
+    if args.before:
+        trees.insert(0, (f"before ({args.before})", export_revision(args.before, tmp)))
+    print(f"admin trace page on {connection.vendor}, {args.repeat} requests a page after one warm-up")
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}")
+    header = f"{'steps':>7} | {'page':<30} | {'code':<18} | {'median ms':>9} | {'p95 ms':>7} | {'queries':>7} | KiB"
+    print(header)
+    print("-" * len(header))
+    for size in sizes:
+        cases = cases_for(size, *built[size])
+        results = {label: run_worker(tree, cases, args.repeat) for label, tree in trees}
+        for i, case in enumerate(cases):
+            for label, _ in trees:
+                r = results[label][i]
+                if r["status"] != 200:
+                    figures = f"{'—':>9} | {'—':>7} | {'—':>7} | {'—':>6}  (HTTP {r['status']})"
+                else:
+                    figures = f"{r['median_ms']:>9.1f} | {r['p95_ms']:>7.1f} | {r['queries']:>7} | {r['kib']:>6.1f}"
+                print(f"{size:>7,} | {case['page']:<30} | {label:<18} | {figures}")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
