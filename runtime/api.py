@@ -81,7 +81,6 @@ class RunListCreateView(generics.ListAPIView):
             **data,
         )
         if wait and trace.status in (TraceStatus.SUCCEEDED, TraceStatus.FAILED):
-            trace = services.run_get(tenant=request.auth.tenant, run_id=trace.run_id)
             return Response(s.RunDetailSerializer(trace).data, status=status.HTTP_201_CREATED)
         url = reverse("runtime-run-detail", kwargs={"run_id": trace.run_id})
         body = {"run_id": trace.run_id, "trace_id": trace.trace_id, "status": trace.status, "url": url}

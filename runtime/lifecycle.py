@@ -5,7 +5,10 @@
   (`ERR_BROKER_UNAVAILABLE`): it is never left queued, and never executes later behind the
   client's back (the client was told it did not start; decision 0012).
 - `run_wait` lets `wait: true` wait at most AOS_RUN_WAIT_SECONDS, and only while one of this
-  process's AOS_RUN_WAIT_SLOTS is free, so waiting requests never take every web thread.
+  process's AOS_RUN_WAIT_SLOTS is free, so waiting requests never take every web thread. It is
+  woken by the worker (`run_finished_signal`: LPUSH to a per-run Redis list that the waiting
+  thread BLPOPs, decision 0066) and checks the database between blocking chunks, so a lost
+  signal or a Redis outage costs latency (polling), never a wrong answer or a longer wait.
 - `runs_reap` ends runs still queued/running past their deadline plus grace (`ERR_ABANDONED`)
   and re-sends runs still queued after AOS_RUN_REDISPATCH_SECONDS (a lost message, or a process
   that died between commit and send; executing a run twice is impossible: `run_execute` takes
@@ -21,10 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from aos_sdk import hashing
 from aosproject.errors import ApiError
+from aosproject.log_throttle import LogThrottle
+from aosproject.redis_client import raw_redis
 from runtime.admission import admission_release
 from traces.models import Trace, TraceSource, TraceStatus
 
@@ -33,6 +39,11 @@ logger = logging.getLogger(__name__)
 ERR_ABANDONED = "ERR_ABANDONED"
 ERR_BROKER_UNAVAILABLE = "ERR_BROKER_UNAVAILABLE"
 FINISHED = (TraceStatus.SUCCEEDED, TraceStatus.FAILED)
+
+# One blocking BLPOP lasts at most this long: below the cache's 1 s socket timeout, and between two
+# of them the database is checked (a signal lost with a Redis restart costs at most this delay).
+WAKE_CHUNK_SECONDS = 0.5
+_signal_warning = LogThrottle()
 
 _wait_slots_lock = threading.Lock()
 _wait_slots: tuple[int, threading.BoundedSemaphore] | None = None
@@ -110,24 +121,77 @@ def _slots() -> threading.BoundedSemaphore:
         return _wait_slots[1]
 
 
+def _done_key(trace_pk: int) -> str:
+    return cache.make_key(f"run-done:{trace_pk}")
+
+
+def run_finished_signal(*, trace_pk: int) -> None:
+    """Wakes the request waiting on this run, if any (one round trip: LPUSH and EXPIRE).
+
+    Called once the finished run is committed. The list outlives any wait (AOS_RUN_WAIT_SECONDS)
+    and then expires; nothing is sent without Redis (eager tasks run inside the waiting request).
+    """
+    try:
+        client = raw_redis()
+        if client is None:
+            return
+        key = _done_key(trace_pk)
+        pipe = client.pipeline(transaction=False)
+        pipe.lpush(key, "1")
+        pipe.expire(key, int(settings.AOS_RUN_WAIT_SECONDS) + 60)
+        pipe.execute()
+    except Exception as exc:  # the waiter's database checks still see the run finish
+        if _signal_warning.ready():
+            logger.warning("run finished signal not sent (waiters fall back to polling): %s", exc)
+
+
+def _finished(trace_pk: int) -> bool:
+    return Trace.objects.filter(pk=trace_pk, status__in=FINISHED).exists()
+
+
 def run_wait(*, trace: Trace, seconds: float) -> bool:
-    """Waits until the run finished or `seconds` passed; True when it finished."""
-    if Trace.objects.filter(pk=trace.pk, status__in=FINISHED).exists():
-        return True  # eager tasks executed it inline
+    """Waits until the run finished or `seconds` passed; True when it finished.
+
+    Blocks on the run's Redis list in chunks of WAKE_CHUNK_SECONDS (woken the moment the worker
+    signals), checking the database after each chunk that timed out; without Redis, or once a
+    Redis call failed, it polls the database (50 ms, doubling up to 500 ms). Never past `seconds`
+    by more than one Redis socket timeout.
+    """
+    if _finished(trace.pk):
+        return True
     slots = _slots()
     if not slots.acquire(blocking=False):
         return False  # this process already has its share of waiting threads
     try:
         end = time.monotonic() + seconds
+        client = _wake_client()
+        key = _done_key(trace.pk)
         pause = 0.05
-        while time.monotonic() < end:
-            time.sleep(min(pause, max(0.0, end - time.monotonic())))
-            if Trace.objects.filter(pk=trace.pk, status__in=FINISHED).exists():
+        while (left := end - time.monotonic()) > 0:
+            if client is not None:
+                try:
+                    # A timeout of 0 would block forever: never below 10 ms.
+                    if client.blpop([key], timeout=max(0.01, min(WAKE_CHUNK_SECONDS, left))):
+                        return True  # pushed after the finished run was committed
+                except Exception as exc:
+                    client = None
+                    if _signal_warning.ready():
+                        logger.warning("run wait: Redis unavailable, polling the database: %s", exc)
+            else:
+                time.sleep(max(0.0, min(pause, left)))
+                pause = min(pause * 2, 0.5)
+            if _finished(trace.pk):
                 return True
-            pause = min(pause * 2, 0.5)
         return False
     finally:
         slots.release()
+
+
+def _wake_client():
+    try:
+        return raw_redis()
+    except Exception:  # misconfigured or unreachable: poll
+        return None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from aosproject.metrics import REPLAYS, RUN_COST_USD, RUNS, SIMULATE_DURATION, T
 from runtime import engine
 from runtime.admission import admission_acquire, admission_release, admission_renew, concurrency_limit
 from runtime.comparison import compare
-from runtime.lifecycle import run_dispatch, run_wait
+from runtime.lifecycle import run_dispatch, run_finished_signal, run_wait
 from runtime.policy import ExecutionPolicy, plan_admit, policy_for
 from runtime.recording import STEP_BATCH, execution_store, new_run_id, recorded_steps
 from runtime.redacted_replay import redacted_step_indices
@@ -169,8 +169,9 @@ def run_start(*, tenant: Tenant, wait: bool, on_created=None, **fields: Any) -> 
     The run holds one of the tenant's concurrency slots until it finishes (429 when none is
     free). `on_created(trace)` is told the run exists before anything executes (idempotency
     links its key to the run there). With eager tasks (embedded default) the run executes inline,
-    under its deadline; with a broker a worker executes it and `wait` polls for at most
-    AOS_RUN_WAIT_SECONDS. A broker that is down: 503, and the run is marked failed (never left queued).
+    under its deadline; with a broker a worker executes it and `wait` waits for its signal at most
+    AOS_RUN_WAIT_SECONDS (decision 0066). With `wait` the trace comes back with its steps prefetched.
+    A broker that is down: 503, and the run is marked failed (never left queued).
     """
     run_id = new_run_id()
     admission_acquire(tenant=tenant, token=run_id)
@@ -185,9 +186,10 @@ def run_start(*, tenant: Tenant, wait: bool, on_created=None, **fields: Any) -> 
         run_dispatch(trace=trace)  # the embedded default: executes here, under the run's deadline
     else:
         transaction.on_commit(lambda: run_dispatch(trace=trace))  # a worker must see the committed row
-    if wait:
-        run_wait(trace=trace, seconds=settings.AOS_RUN_WAIT_SECONDS)
-        trace.refresh_from_db()
+        if wait:
+            run_wait(trace=trace, seconds=settings.AOS_RUN_WAIT_SECONDS)
+    if wait:  # as it is now, with its steps: what the answer shows when it finished
+        return Trace.objects.prefetch_related("steps").get(pk=trace.pk)
     return trace
 
 
@@ -212,9 +214,11 @@ def run_execute(*, trace_pk: int) -> Trace:
     finally:
         admission_release(tenant_id=trace.tenant_id, token=token)
     if execution is None:
+        run_finished_signal(trace_pk=trace.pk)
         trace.refresh_from_db()
         return trace
     execution_store(trace=trace, execution=execution)
+    run_finished_signal(trace_pk=trace.pk)  # wakes a `wait: true` request (runtime.lifecycle.run_wait)
     RUNS.labels(status=execution.status).inc()
     RUN_COST_USD.labels(tier=trace.tenant.tier).inc(execution.total_cost_cents / 100)
     return trace
