@@ -179,7 +179,13 @@ def test_it_keeps_the_admin_trace_and_idempotency_pages_free_of_the_value(secret
         reverse("admin:aosproject_idempotencyrecord_change", args=[record.pk]),
         reverse("admin:vault_secret_changelist"),
     ]
-    for page in pages:
+    # The trace page loads the trace's JSON and long step values from its JSON view: clean too.
+    json_pages = [reverse("admin:traces_trace_json", args=[trace.pk, part]) for part in ("plan", "input", "metadata")]
+    for index in range(trace.total_steps):
+        json_pages += [
+            f"{reverse('admin:traces_trace_json', args=[trace.pk, part])}?step={index}" for part in ("params", "output")
+        ]
+    for page in pages + json_pages:
         response = client.get(page)
         assert response.status_code == 200, page
         assert_clean(response.content.decode())
