@@ -3,6 +3,7 @@
 Groups are made the way the product makes them: an ingested trace whose recorded output is not what
 the skill computes, replayed (a real divergence), or a mismatch reported through the API.
 """
+# ruff: noqa: F811  (pytest fixtures imported from tests.triage.github_standin)
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from aos_sdk import (
     ValidationError,
 )
 from tests.sdk.conftest import BIN, ROOT, key, sdk_client
+from tests.triage.github_standin import github, github_on  # noqa: F401 - fixtures
 from triage.models import Mismatch as MismatchRow
 from triage.models import MismatchGroup as GroupRow
 
@@ -169,6 +171,25 @@ def test_it_refuses_a_bad_kind_an_empty_note_a_viewer_and_another_tenant(aos_op,
         list(aos_op.mismatch_groups(status="open"))  # type: ignore[arg-type]
     assert "status" in bad_status.value.fields
     assert GroupRow.objects.get(pk=group_id).status == "unresolved"
+
+
+def test_it_shows_the_groups_issue_and_resolving_closes_it_with_the_kind_and_note(aos_op, github_on):
+    """One GitHub issue per group (the GitHub stand-in): the SDK shows it, resolving comments and closes it."""
+    group_id = group_of(diverged(aos_op, agent="github", x=61))
+    group_of(diverged(aos_op, agent="github", x=61))  # the same group: a comment, not a second issue
+    group = aos_op.mismatch_group(group_id)
+    assert group.count == 2 and group.issue_url and group.issue_number
+    assert [g.issue_url for g in aos_op.mismatch_groups(agent="github")] == [group.issue_url]
+    assert "notified" in [e.kind for e in group.events]
+    (issue,) = github_on.created_issues()
+    assert issue["number"] == group.issue_number and issue["state"] == "open"
+
+    done = aos_op.resolve_mismatch_group(group_id, kind="infrastructure", note="the sandbox lost its clock")
+    assert done.status == "resolved" and done.issue_url == group.issue_url
+    (issue,) = github_on.created_issues()
+    assert issue["state"] == "closed"
+    last = str(issue["comments"][-1])
+    assert "infrastructure" in last.lower() and "the sandbox lost its clock" in last
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
