@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms import ModelChoiceField
+from django.http import Http404
 
 from accounts.models import ROLE_RANK, Membership, Role, Tenant
 from aosproject.plurals import counted
@@ -175,6 +176,13 @@ class TenantScopedAdminMixin:
 
     def has_add_permission(self, request, *args):
         return self.role_permission(request, "add")
+
+    # --- objects --------------------------------------------------------------------------------
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django's admin answers an object outside the queryset (another tenant's, or none) with a
+        # redirect to the index and "doesn't exist"; the contract says 404, on the change, delete
+        # and history views alike, and it must not tell another tenant's object from a missing one.
+        raise Http404(f"No such {opts.verbose_name}.")
 
     # --- lists ----------------------------------------------------------------------------------
     def get_queryset(self, request):

@@ -317,3 +317,33 @@ def test_it_puts_every_admin_page_behind_the_scoping_helper():
         assert isinstance(model_admin, (TenantScopedAdminMixin, PlatformAdminMixin)), model
         for func, name, _ in model_admin._get_base_actions():
             assert getattr(func, "allowed_permissions", None), f"{model.__name__}.{name} declares no permissions"
+
+
+def _objects_of_a(w) -> list:
+    a = w.a
+    objects = [a.tenant, a.key, a.membership, a.trace, a.mismatch, a.idem, a.secret]
+    mismatch = Mismatch.objects.select_related("group").get(pk=a.mismatch.pk)
+    return [*objects, mismatch.group] if mismatch.group is not None else objects
+
+
+@pytest.mark.parametrize("view", ["change", "delete", "history"])
+def test_it_answers_404_for_another_tenants_object_on_every_object_view(client, world, carol, view):
+    # carol is operator of B only: A's objects do not exist for her, exactly like a missing one.
+    client.force_login(carol)
+    before = snapshot()
+    objects = _objects_of_a(world)
+    assert len(objects) >= 7
+    for obj in objects:
+        path = url(obj, view)
+        missing = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_{view}", args=[987654])
+        # Refused before the lookup when no role of hers allows the view anywhere (403), else a 404;
+        # never different from the answer for an object that does not exist.
+        data = DELETE if view == "delete" else {"name": "Owned"}
+        for method in (client.get, client.post):
+            answer, answer_missing = method(path, data), method(missing, data)
+            assert answer.status_code in (403, 404), (method, path)
+            assert answer.status_code == answer_missing.status_code, (method, path)
+            assert f"{obj.pk}" not in answer.headers.get("Location", ""), (method, path)
+        if view != "delete":  # she may view (some tenant's) objects of every model: the lookup decides
+            assert client.get(path).status_code == 404, path
+    assert snapshot() == before

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import ApiKey, Role
 from accounts.services import api_key_create
 from traces.models import Trace
 
@@ -64,13 +64,17 @@ def test_it_hides_another_tenants_api_keys_memberships_and_tenant_in_the_admin(c
     listing = client.get("/admin/accounts/apikey/")
     assert listing.status_code == 200
     assert "a-secret-key" not in listing.content.decode()
-    # Django's admin answers an object outside the queryset with "doesn't exist" (redirect to the index).
+    # An object outside the caller's tenants is a 404 on every object view, like one that does not exist.
     for url in (
         f"/admin/accounts/apikey/{key_of_a.pk}/change/",
         f"/admin/accounts/membership/{membership_of_a.pk}/change/",
         f"/admin/accounts/tenant/{tenant_a.pk}/change/",
+        f"/admin/accounts/apikey/{key_of_a.pk}/history/",
+        "/admin/accounts/apikey/999999/change/",
     ):
         response = client.get(url)
-        assert response.status_code == 302, url
-        assert response["Location"] == "/admin/"
+        assert response.status_code == 404, url
+        assert "a-secret-key" not in response.content.decode()
+    assert client.post(f"/admin/accounts/apikey/{key_of_a.pk}/delete/", {"post": "yes"}).status_code in (403, 404)
+    assert ApiKey.objects.filter(pk=key_of_a.pk).exists()
     assert "alice" not in client.get("/admin/accounts/membership/").content.decode()
