@@ -271,3 +271,15 @@ def test_the_cli_exits_2_with_a_clear_error(cli, aos_op, tenant_b):
     assert "404 not_found" in cli(*resolve, api_key=foreign, expect=2).stderr
     assert "Invalid value for '--status'" in cli("groups", "--status", "open", expect=2).stderr
     assert GroupRow.objects.get(pk=group_id).status == "unresolved"
+
+
+def test_a_group_whose_traces_were_deleted_has_no_latest_diff(cli, aos_op):
+    """Deleting the trace deletes its mismatch: the group stays, counted, without a latest mismatch."""
+    mismatch = diverged(aos_op, agent="deleted", x=71)
+    group_id = group_of(mismatch)
+    aos_op.delete_trace(MismatchRow.objects.get(pk=mismatch).trace.trace_id)
+    group = aos_op.mismatch_group(group_id)
+    assert (group.count, group.latest_mismatch, group.latest_diff, group.last_trace_id) == (1, None, None, None)
+    assert [e.kind for e in group.events] == ["reported"] and group.events[0].mismatch_id is None
+    shown = cli("group", str(group_id)).stdout
+    assert "latest diff: (no mismatch left in the group)" in shown and "latest mismatch:" not in shown
