@@ -122,7 +122,7 @@ def trace_page_context(*, trace: Trace, query, can_replay: bool) -> dict[str, An
             for m in mismatches[:LINKED]
         ],
         "more_mismatches": len(mismatches) > LINKED,
-        "mismatches_url": f"{_changelist(mismatch_opts)}?trace__id__exact={trace.pk}",
+        "mismatches_url": f"{_changelist(mismatch_opts)}?trace__id__exact={trace.pk}&status=all",
         "replay_form": ReplayForm.fresh() if can_replay and _replayable(trace) else None,
         "replay_url": reverse("admin:traces_trace_replay", args=[trace.pk]),
     }

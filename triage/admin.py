@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -17,7 +18,10 @@ from django.utils.html import format_html
 
 from accounts.admin_scoping import TenantScopedAdminMixin
 from aosproject.plurals import counted
+from traces.admin_trace_page import short_id, utc_time
 from triage import admin_groups  # noqa: F401  (registers the mismatch group admin)
+from triage.admin_list import AgentListFilter, ResolvedListFilter, SkillListFilter, copyable_id, two_line_time
+from triage.admin_page import MismatchPageActionsMixin, page_context
 from triage.github import GitHubError
 from triage.models import Mismatch, NotificationState
 from triage.notify import NO_CHANNEL, mismatch_issue_file, notification_requeue
@@ -37,28 +41,45 @@ class ResolveForm(forms.Form):
 
 
 @admin.register(Mismatch)
-class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    # Fits 1400 px next to the navigation and the filters (tests/triage/test_list_width_browser.py):
+    # ids shortened (whole on hover, a copy button), the step with its skill, the time on two lines.
     list_display = [
-        "created_at",
+        "mismatch",
+        "created",
         "trace_link",
-        "step_index",
+        "agent",
+        "step",
         "reason",
         "notification",
         "issue_link",
         "resolved",
         "tenant",
     ]
-    list_display_links = ["created_at"]
+    list_display_links = ["mismatch"]
     list_filter = [
-        "resolved",
+        ResolvedListFilter,
+        AgentListFilter,
+        SkillListFilter,
         "reason",
+        "source",
         "notification_state",
         "notification_channel",
         ("tenant", admin.RelatedOnlyFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
     ]
-    search_fields = ["trace__trace_id", "trace__run_id", "reason", "expected_hash", "actual_hash", "fingerprint"]
-    search_help_text = "Trace id or run id, reason, expected/actual hash or fingerprint."
+    search_fields = [
+        "id",
+        "trace__trace_id",
+        "trace__run_id",
+        "trace__agent_id",
+        "skill_id",
+        "reason",
+        "expected_hash",
+        "actual_hash",
+        "fingerprint",
+    ]
+    search_help_text = "Mismatch, trace or run id, agent, skill, reason, expected/actual hash or fingerprint."
     list_select_related = ["trace", "tenant"]
     list_per_page = 50
     ordering = ["-created_at"]
@@ -70,6 +91,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 "fields": [
                     "id",
                     "tenant",
+                    "recorded",
                     "trace_link",
                     "group_link",
                     "step_index",
@@ -89,27 +111,66 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     "notification_channel",
                     "notification_attempts",
                     "notification_last_error",
-                    "notification_next_attempt_at",
+                    "next_attempt",
                     "issue_link",
                 ]
             },
         ),
-        ("Resolution", {"fields": ["resolved", "resolved_at", "resolved_by", "resolution_note"]}),
-        ("Details", {"fields": ["details", "created_at"], "classes": ["collapse"]}),
+        ("Resolution", {"fields": ["resolved", "resolved_time", "resolved_by", "resolution_note"]}),
+        ("Details", {"fields": ["details"], "classes": ["collapse"]}),
     ]
     readonly_fields = flatten_fieldsets(fieldsets)  # changes happen through the actions only
 
     class Media:
-        css = {"all": ["triage/sides.css"]}  # expected vs actual (admin/triage/includes/sides.html)
+        css = {"all": ["triage/sides.css", "traces/trace_page.css"]}
+        js = ["traces/trace_page.js"]  # the copy buttons (button.aos-copy) of the trace page
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "triage_mismatch_changelist":
+            # The list shows none of the JSON: neither the mismatch's details nor its trace's content.
+            qs = qs.defer("details", "trace__plan", "trace__input", "trace__metadata", "trace__error_message")
+        return qs
 
     # --- columns --------------------------------------------------------------------------------
-    @admin.display(description="Trace", ordering="trace__trace_id")
+    @admin.display(description="mismatch", ordering="id")
+    def mismatch(self, obj):
+        return copyable_id(str(obj.pk), keep=8)
+
+    @admin.display(description="recorded (UTC)", ordering="created_at")
+    def created(self, obj):
+        return two_line_time(obj.created_at)
+
+    @admin.display(description="trace", ordering="trace__trace_id")
     def trace_link(self, obj):
         try:
             url = reverse("admin:traces_trace_change", args=[obj.trace_id])
         except NoReverseMatch:
-            return obj.trace.trace_id
-        return format_html('<a href="{}" class="trace-link">{}</a>', url, obj.trace.trace_id)
+            return copyable_id(obj.trace.trace_id)
+        return copyable_id(obj.trace.trace_id, url=url, css="trace-link")
+
+    @admin.display(description="recorded")
+    def recorded(self, obj):
+        return utc_time(obj.created_at)
+
+    @admin.display(description="resolved at")
+    def resolved_time(self, obj):
+        return utc_time(obj.resolved_at)
+
+    @admin.display(description="next attempt")
+    def next_attempt(self, obj):
+        return utc_time(obj.notification_next_attempt_at)
+
+    @admin.display(description="agent", ordering="trace__agent_id")
+    def agent(self, obj):
+        return short_id(obj.trace.agent_id, keep=12)
+
+    @admin.display(description="step", ordering="step_index")
+    def step(self, obj):
+        if not obj.skill_id:
+            return str(obj.step_index)
+        return format_html("{}<br><small>{}</small>", obj.step_index, short_id(obj.skill_id, keep=14))
 
     @admin.display(description="Issue")
     def issue_link(self, obj):
@@ -150,7 +211,7 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         dashboard = path(
             "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="triage_mismatch_dashboard"
         )
-        return [dashboard, *super().get_urls()]
+        return [dashboard, *self.page_urls(), *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
         # Only the totals: the per-tenant and per-day queries are the dashboard's.
@@ -159,19 +220,33 @@ class MismatchAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context=extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Every field is read-only: changes happen through the actions, so no Save buttons.
+        # Every field is read-only: changes happen through the page's buttons, so no Save buttons.
+        if request.method == "POST":
+            raise PermissionDenied  # nothing is saved through the form
+        request._aos_mismatch = self.visible_mismatch(request, object_id)  # 404 outside the user's tenants
         extra = {"show_save": False, "show_save_and_continue": False, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def get_object(self, request, object_id, from_field=None):
+        cached = getattr(request, "_aos_mismatch", None)
+        if cached is not None and str(cached.pk) == str(object_id):
+            return cached  # change_view's own fetch: no second query
+        queryset = self.get_queryset(request).select_related("trace", "tenant", "group")
+        model = queryset.model
+        field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
+        try:
+            return queryset.get(**{field.name: field.to_python(object_id)})
+        except (model.DoesNotExist, ValidationError, ValueError):
+            return None
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:  # the object change_view already loaded: no second fetch
             context["sides"] = mismatch_sides(obj)
+            context.update(page_context(obj, can_act=self.has_change_permission(request, obj)))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def dashboard_view(self, request):
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         numbers = dashboard_numbers(self.get_queryset(request), now=timezone.now())
         context = {

@@ -66,14 +66,20 @@ def test_it_lists_with_counts_links_and_filters(
     assert response.status_code == 200
     assert 'id="mismatch-counts"' in html and "<strong>34</strong> mismatches" in html
     assert "<strong>33</strong> unresolved" in html
-    assert 'href="https://github.example/acme/agents/issues/4"' in html and "trace-list" in html
-    assert client.get(LIST + "?resolved__exact=1").context["cl"].result_count == 1
-    assert client.get(LIST + "?reason__exact=status_mismatch").context["cl"].result_count == 1
+    assert response.context["cl"].result_count == 33  # it opens on the unresolved ones
+    assert "issues/4" not in html and "trace-list" in html
+    everything = client.get(LIST + "?status=all")
+    assert everything.context["cl"].result_count == 34
+    assert 'href="https://github.example/acme/agents/issues/4"' in everything.content.decode()
+    assert client.get(LIST + "?status=resolved").context["cl"].result_count == 1
+    assert client.get(LIST + "?reason__exact=status_mismatch").context["cl"].result_count == 0
+    assert client.get(LIST + "?reason__exact=status_mismatch&status=all").context["cl"].result_count == 1
     assert client.get(LIST + "?notification_state__exact=pending").context["cl"].result_count == 33
-    assert client.get(LIST + "?q=trace-list").context["cl"].result_count == 4
-    assert client.get(LIST + "?q=" + "b" * 64).context["cl"].result_count == 34
+    assert client.get(LIST + "?q=trace-list").context["cl"].result_count == 3
+    assert client.get(LIST + "?q=trace-list&status=all").context["cl"].result_count == 4
+    assert client.get(LIST + "?q=" + "b" * 64 + "&status=all").context["cl"].result_count == 34
     since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%d+%H:%M:%S%%2B00:00")
-    assert client.get(LIST + f"?created_at__gte={since}").context["cl"].result_count == 34
+    assert client.get(LIST + f"?created_at__gte={since}&status=all").context["cl"].result_count == 34
 
 
 def test_it_shows_only_the_users_tenants(tenant_a, tenant_b, alice, carol, admin_client_for):
@@ -219,3 +225,107 @@ def test_it_spells_github_with_a_capital_h(tenant_a, alice, admin_client_for):
     assert "GitHub" in page
     for html in (listing, page):
         assert "Github" not in html
+
+
+def _filter_links(html: str, title: str) -> dict[str, str]:
+    """{link text: href} of one sidebar filter (Django's `<details data-filter-title=...>` block)."""
+    import re
+
+    block = html.split(f'data-filter-title="{title}"', 1)[1].split("</details>", 1)[0]
+    found = re.findall(r'<li( class="selected")?>\s*<a href="([^"]*)"[^>]*>([^<]*)</a>', block)
+    return {
+        text.strip(): href.replace("&amp;", "&") + (" (selected)" if selected else "") for selected, href, text in found
+    }
+
+
+def test_it_opens_on_unresolved_and_keeps_the_filter_links_right(tenant_a, alice, admin_client_for):
+    trace = make_trace(tenant_a, "trace-filters")
+    open_one = add(trace, step_index=0)
+    done = add(trace, step_index=1, reason="status_mismatch")
+    Mismatch.objects.filter(pk=done.pk).update(resolved=True)
+    client = admin_client_for(alice)
+    response = client.get(LIST)
+    assert [m.pk for m in response.context["cl"].result_list] == [open_one.pk]
+    assert _filter_links(response.content.decode(), "status") == {
+        "Unresolved": "?status=unresolved (selected)",
+        "Resolved": "?status=resolved",
+        "All": "?status=all",
+    }
+    # Another filter keeps the status and the status links keep the other filter.
+    narrowed = client.get(LIST + "?reason__exact=status_mismatch&status=all")
+    assert [m.pk for m in narrowed.context["cl"].result_list] == [done.pk]
+    links = _filter_links(narrowed.content.decode(), "status")
+    assert links["All"] == "?reason__exact=status_mismatch&status=all (selected)"
+    assert links["Unresolved"] == "?reason__exact=status_mismatch&status=unresolved"
+    assert _filter_links(narrowed.content.decode(), "reason")["Output Mismatch"] == (
+        "?reason__exact=output_mismatch&status=all"
+    )
+    assert client.get(LIST + "?status=bogus")["Location"].endswith("?e=1")  # the admin's error page, not a 500
+
+
+def test_it_shortens_ids_with_the_whole_id_on_hover_and_a_copy_button(tenant_a, alice, admin_client_for):
+    trace_id = "checkout-agent-2026-12-01-7f3a9b2c1d4e5f60"
+    mismatch = add(make_trace(tenant_a, trace_id))
+    html = admin_client_for(alice).get(LIST).content.decode()
+    full = str(mismatch.pk)
+    assert f'<span class="aos-id" title="{full}">{full[:8]}…</span>' in html
+    assert f'data-copy="{full}"' in html and f'data-copy="{trace_id}"' in html
+    assert f'title="{trace_id}">{trace_id[:14]}…</span>' in html
+    assert f">{trace_id}<" not in html  # never the whole long id as the cell's text
+    assert "traces/trace_page.js" in html  # the copy buttons' script
+
+
+def test_it_shows_list_times_to_the_second_in_utc(tenant_a, alice, admin_client_for):
+    from datetime import UTC, datetime
+
+    with time_machine.travel(datetime(2026, 12, 1, 13, 22, 4, tzinfo=UTC), tick=False):
+        mismatch = add(make_trace(tenant_a))
+    client = admin_client_for(alice)
+    assert 'title="2026-12-01 13:22:04 UTC">2026-12-01<br>13:22:04</span>' in client.get(LIST).content.decode()
+    assert "2026-12-01 13:22:04 UTC" in client.get(f"{LIST}{mismatch.pk}/change/").content.decode()
+
+
+def test_it_searches_and_filters_by_agent_skill_and_source(tenant_a, tenant_b, alice, admin_client_for):
+    from traces.models import Trace
+
+    def on(tenant, trace_id, agent, skill, source="replay"):
+        trace = make_trace(tenant, trace_id)
+        Trace.objects.filter(pk=trace.pk).update(agent_id=agent)
+        trace.agent_id = agent
+        return mismatch_record(
+            trace=trace, step_index=0, reason="output_mismatch", reported_by="r", skill_id=skill, source=source
+        )
+
+    pricing = on(tenant_a, "t-price", "pricing-agent", "http_call")
+    support = on(tenant_a, "t-support", "support-agent", "llm_invoke", source="api")
+    on(tenant_b, "t-other", "tenant-b-secret-agent", "webhook_send")
+    client = admin_client_for(alice)
+
+    def listed(query):
+        return {m.pk for m in client.get(LIST + query).context["cl"].result_list}
+
+    assert listed("?q=pricing-agent") == {pricing.pk}
+    assert listed("?q=llm_invoke") == {support.pk}
+    assert listed(f"?q={str(pricing.pk)[:13]}") == {pricing.pk}  # the beginning of a copied id
+    assert listed("?agent=support-agent") == {support.pk}
+    assert listed("?skill=http_call") == {pricing.pk}
+    assert listed("?source__exact=api") == {support.pk}
+    assert listed("?agent=tenant-b-secret-agent") == set()
+    html = client.get(LIST).content.decode()
+    assert set(_filter_links(html, "agent")) == {"All", "pricing-agent", "support-agent"}  # only alice's tenants
+    assert set(_filter_links(html, "skill")) == {"All", "http_call", "llm_invoke"}
+    assert "tenant-b-secret-agent" not in html and "webhook_send" not in html
+
+
+def test_it_lists_one_row_and_thirty_in_the_same_number_of_queries(
+    tenant_a, alice, admin_client_for, django_assert_max_num_queries
+):
+    add(make_trace(tenant_a, "only-one"))
+    client = admin_client_for(alice)
+    with django_assert_max_num_queries(20) as one:
+        assert client.get(LIST).context["cl"].result_count == 1
+    for i in range(29):
+        add(make_trace(tenant_a, f"one-of-thirty-{i}"), step_index=i % 3)
+    with django_assert_max_num_queries(len(one.captured_queries)) as thirty:
+        assert client.get(LIST).context["cl"].result_count == 30
+    assert len(thirty.captured_queries) == len(one.captured_queries)

@@ -18,7 +18,8 @@ LIST = "/admin/triage/mismatch/"
 
 def retry(client, mismatches):
     data = {"action": "retry_notification", ACTION_CHECKBOX_NAME: [str(m.pk) for m in mismatches], "index": 0}
-    return client.post(LIST, data, follow=True).content.decode()
+    # Posted from the list the user is looking at: "All", since the default hides resolved mismatches.
+    return client.post(LIST + "?status=all", data, follow=True).content.decode()
 
 
 def test_it_never_retries_a_resolved_mismatch(github_on, tenant_a, alice, client, django_capture_on_commit_callbacks):
