@@ -59,3 +59,26 @@ def screenshots_publish(shots: dict[str, Path]) -> None:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for name, shot in shots.items():
             shutil.copyfile(shot, DOCS_SCREENSHOTS / name)
+
+
+# The right edges of a change list's header cells and of every cell of its first rows, and the page's
+# scroll width: a list "fits" when none is past the viewport (Django's `.results` box would otherwise
+# scroll sideways inside a page that itself does not).
+LIST_EDGES_JS = """(rows) => {
+  const right = (el) => Math.ceil(el.getBoundingClientRect().right);
+  const heads = [...document.querySelectorAll('#result_list thead th')];
+  const body = [...document.querySelectorAll('#result_list tbody tr')].slice(0, rows);
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    resultsScroll: document.querySelector('.results').scrollWidth - document.querySelector('.results').clientWidth,
+    headers: heads.map((th) => ({
+      text: th.innerText.trim(), right: right(th), width: th.getBoundingClientRect().width,
+    })),
+    cells: body.flatMap((tr, i) => [...tr.children].map((td, j) => ({ row: i, col: j, right: right(td) }))),
+  };
+}"""
+
+
+def list_edges(page, *, rows: int = 5) -> dict:
+    """LIST_EDGES_JS measured on the current change list page."""
+    return page.evaluate(LIST_EDGES_JS, rows)

@@ -77,13 +77,13 @@ def pretty_json(value: Any) -> str:
 
 @admin.register(Trace)
 class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    # Fits 1400 px next to the navigation and the filters: ids shortened (whole on hover), the run
-    # id under the trace id, pinned/redacted as one column. Root and plan hashes: search, and the page.
+    # Fits 1400 px next to the navigation and the filters (tests/traces/test_trace_list_browser.py):
+    # ids shortened (whole on hover), the run id under the trace id, the source under the status,
+    # pinned/redacted as one column. Root and plan hashes: search, and the page.
     list_display = [
         "trace",
-        "tenant",
-        "source",
-        "status",
+        "tenant_slug",
+        "source_status",
         "agent",
         "replay_parity",
         "steps",
@@ -162,8 +162,22 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description="trace / run", ordering="trace_id")
     def trace(self, trace: Trace) -> str:
         if not trace.run_id:
-            return short_id(trace.trace_id)
-        return format_html("{}<br><small>{}</small>", short_id(trace.trace_id), short_id(trace.run_id))
+            return short_id(trace.trace_id, keep=12)
+        return format_html(
+            "{}<br><small>{}</small>", short_id(trace.trace_id, keep=12), short_id(trace.run_id, keep=12)
+        )
+
+    @admin.display(description="tenant", ordering="tenant__slug")
+    def tenant_slug(self, trace: Trace) -> str:
+        slug = trace.tenant.slug
+        if len(slug) <= 11:
+            return slug
+        return format_html('<span title="{}">{}…</span>', slug, slug[:10])  # proportional: narrower than an id
+
+    @admin.display(description="status", ordering="status")
+    def source_status(self, trace: Trace) -> str:
+        # The status over where the trace came from (run, simulate, replay, ingest): one narrow column.
+        return format_html("{}<br><small>{}</small>", trace.get_status_display(), trace.get_source_display().lower())
 
     @admin.display(description="flags")
     def flags(self, trace: Trace) -> str:
@@ -172,7 +186,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="agent", ordering="agent_id")
     def agent(self, trace: Trace) -> str:
-        return short_id(trace.agent_id, keep=12)
+        return short_id(trace.agent_id, keep=10)
 
     @admin.display(description="parity", ordering="parity")
     def replay_parity(self, trace: Trace) -> str:
@@ -182,7 +196,7 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def steps(self, trace: Trace) -> int:
         return trace.total_steps
 
-    @admin.display(description="created (UTC)", ordering="created_at")
+    @admin.display(description="created", ordering="created_at")
     def created(self, trace: Trace) -> str:
         day, time, _ = utc_time(trace.created_at).split(" ")
         return format_html('<span class="aos-time" title="{} {} UTC">{}<br>{}</span>', day, time, day, time)

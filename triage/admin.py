@@ -45,18 +45,16 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
     # Fits 1400 px next to the navigation and the filters (tests/triage/test_list_width_browser.py):
     # ids shortened (whole on hover, a copy button), the step with its skill, the time on two lines.
     list_display = [
-        "mismatch",
         "created",
         "trace_link",
-        "agent",
         "step",
-        "reason",
+        "reason_code",
         "notification",
         "issue_link",
         "resolved",
-        "tenant",
+        "tenant_slug",
     ]
-    list_display_links = ["mismatch"]
+    list_display_links = ["created"]
     list_filter = [
         ResolvedListFilter,
         AgentListFilter,
@@ -122,7 +120,7 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
     readonly_fields = flatten_fieldsets(fieldsets)  # changes happen through the actions only
 
     class Media:
-        css = {"all": ["triage/sides.css", "traces/trace_page.css"]}
+        css = {"all": ["triage/sides.css", "triage/mismatch.css", "traces/trace_page.css"]}
         js = ["traces/trace_page.js"]  # the copy buttons (button.aos-copy) of the trace page
 
     def get_queryset(self, request):
@@ -134,21 +132,21 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
         return qs
 
     # --- columns --------------------------------------------------------------------------------
-    @admin.display(description="mismatch", ordering="id")
-    def mismatch(self, obj):
-        return copyable_id(str(obj.pk), keep=8)
-
-    @admin.display(description="recorded (UTC)", ordering="created_at")
+    @admin.display(description="recorded", ordering="created_at")
     def created(self, obj):
         return two_line_time(obj.created_at)
 
-    @admin.display(description="trace", ordering="trace__trace_id")
+    @admin.display(description="trace / agent", ordering="trace__trace_id")
     def trace_link(self, obj):
         try:
             url = reverse("admin:traces_trace_change", args=[obj.trace_id])
         except NoReverseMatch:
-            return copyable_id(obj.trace.trace_id)
-        return copyable_id(obj.trace.trace_id, url=url, css="trace-link")
+            url = ""
+        trace = copyable_id(obj.trace.trace_id, keep=10, url=url, css="trace-link")
+        if not obj.trace.agent_id:
+            return trace
+        agent = short_id(obj.trace.agent_id, keep=16)
+        return format_html('{}<br><small class="aos-mismatch-agent">{}</small>', trace, agent)
 
     @admin.display(description="recorded")
     def recorded(self, obj):
@@ -162,17 +160,26 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
     def next_attempt(self, obj):
         return utc_time(obj.notification_next_attempt_at)
 
-    @admin.display(description="agent", ordering="trace__agent_id")
-    def agent(self, obj):
-        return short_id(obj.trace.agent_id, keep=12)
+    @admin.display(description="reason", ordering="reason")
+    def reason_code(self, obj):
+        # Every row is a mismatch: "step_count_mismatch" reads "step count" (the whole name on hover).
+        short = obj.reason.removesuffix("_mismatch").replace("_", " ")
+        return format_html('<span title="{}">{}</span>', obj.get_reason_display(), short)
+
+    @admin.display(description="tenant", ordering="tenant__slug")
+    def tenant_slug(self, obj):
+        slug = obj.tenant.slug
+        if len(slug) <= 11:
+            return slug
+        return format_html('<span title="{}">{}…</span>', slug, slug[:10])  # proportional: narrower than an id
 
     @admin.display(description="step", ordering="step_index")
     def step(self, obj):
         if not obj.skill_id:
             return str(obj.step_index)
-        return format_html("{}<br><small>{}</small>", obj.step_index, short_id(obj.skill_id, keep=14))
+        return format_html("{}<br><small>{}</small>", obj.step_index, short_id(obj.skill_id, keep=9))
 
-    @admin.display(description="Issue")
+    @admin.display(description="issue")
     def issue_link(self, obj):
         if not obj.issue_url:
             return "—"
@@ -188,7 +195,7 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
         url = reverse("admin:triage_mismatchgroup_change", args=[obj.group_id])
         return format_html('<a href="{}" class="group-link">group #{}</a>', url, obj.group_id)
 
-    @admin.display(description="Notification", ordering="notification_state")
+    @admin.display(description="notified", ordering="notification_state")
     def notification(self, obj):
         if obj.notification_state == NotificationState.PENDING and obj.notification_last_error == NO_CHANNEL:
             return format_html(

@@ -10,15 +10,18 @@ from traces.admin_trace_page import short_id, utc_time
 
 
 def copyable_id(value: str, *, keep: int = 14, url: str = "", css: str = "") -> str:
-    """A long id shortened (whole on hover), linked when `url` is given, with a button copying it whole."""
+    """A long id shortened (whole on hover), linked when `url` is given, with a button copying it whole.
+
+    The button's text is hidden behind an icon (triage/mismatch.css); traces/trace_page.js copies.
+    """
     label = short_id(value, keep=keep)
     if url:
         label = format_html('<a href="{}" class="{}">{}</a>', url, css, label)
     if not value:
         return label
     return format_html(
-        '<span class="aos-copyable">{}<button type="button" class="aos-copy" data-copy="{}" '
-        'title="Copy {}" aria-label="Copy {}">⧉</button></span>',
+        '<span class="aos-copyable">{}<button type="button" class="aos-copy aos-copy-icon" data-copy="{}" '
+        'title="Copy {}" aria-label="Copy {}">copy</button></span>',
         label,
         value,
         value,

@@ -36,8 +36,8 @@ class NotificationChannel(models.TextChoices):
 class MismatchSource(models.TextChoices):
     """Where a mismatch came from: one of our replays, or a report via the API."""
 
-    REPLAY = "replay"
-    API = "api"
+    REPLAY = "replay", "Replay"
+    API = "api", "API"
 
 
 class MismatchQuerySet(models.QuerySet):

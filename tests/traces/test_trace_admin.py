@@ -188,3 +188,19 @@ def test_it_estimates_or_caps_the_count(tenant_a):
         assert EstimatedCountPaginator(Trace.objects.all(), 50).count == 2_000_000
         assert EstimatedCountPaginator(Trace.objects.filter(tenant=tenant_a), 50).count == 3
     assert COUNT_CAP >= 10_000
+
+
+@pytest.mark.django_db
+def test_it_lists_one_trace_and_thirty_in_the_same_number_of_queries(
+    client, alice, tenant_a, django_assert_max_num_queries
+):
+    store(tenant_a, trace_id="only-one", steps=2)
+    login(client, alice)
+    with django_assert_max_num_queries(20) as one:
+        assert client.get(LIST).status_code == 200
+    for i in range(29):
+        store(tenant_a, trace_id=f"one-of-thirty-{i}", steps=2)
+    with django_assert_max_num_queries(len(one.captured_queries)) as thirty:
+        page = client.get(LIST)
+    assert page.context["cl"].result_count == 30
+    assert len(thirty.captured_queries) == len(one.captured_queries)

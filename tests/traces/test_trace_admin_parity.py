@@ -34,7 +34,9 @@ def _rows(page: str) -> dict[str, str]:
         trace_id = re.search(r'<th class="field-trace">(.*?)</th>', row, flags=re.S)
         parity = re.search(r'<td class="field-replay_parity">(.*?)</td>', row, flags=re.S)
         if trace_id and parity:
-            rows[re.sub(r"<[^>]+>", "", trace_id.group(1)).strip()] = re.sub(r"<[^>]+>", "", parity.group(1)).strip()
+            whole = re.search(r'class="aos-id" title="([^"]+)"', trace_id.group(1))  # a shortened id, whole on hover
+            name = whole.group(1) if whole else re.sub(r"<[^>]+>", "", trace_id.group(1)).strip()
+            rows[name] = re.sub(r"<[^>]+>", "", parity.group(1)).strip()
     return rows
 
 

@@ -220,8 +220,8 @@ def test_it_shortens_long_ids_in_the_list_with_the_full_id_on_hover(client, vic,
     Trace.objects.filter(pk=trace.pk).update(run_id="run_" + "b" * 32)
     client.force_login(vic)
     page = client.get(reverse("admin:traces_trace_changelist")).content.decode()
-    assert f'title="tr_{"a" * 32}">tr_aaaaaaaaaaa…</span>' in page
-    assert f'title="run_{"b" * 32}">run_bbbbbbbbbb…</span>' in page
+    assert f'title="tr_{"a" * 32}">tr_{"a" * 9}…</span>' in page  # the first 12 characters
+    assert f'title="run_{"b" * 32}">run_{"b" * 8}…</span>' in page
 
 
 @pytest.fixture

@@ -264,15 +264,20 @@ def test_it_opens_on_unresolved_and_keeps_the_filter_links_right(tenant_a, alice
 
 
 def test_it_shortens_ids_with_the_whole_id_on_hover_and_a_copy_button(tenant_a, alice, admin_client_for):
-    trace_id = "checkout-agent-2026-12-01-7f3a9b2c1d4e5f60"
-    mismatch = add(make_trace(tenant_a, trace_id))
+    from traces.models import Trace
+
+    trace_id = "tr_7f3a9b2c1d4e5f60a1b2c3d4e5f60718"
+    agent = "checkout-orchestrator-agent-eu-west-1"
+    trace = make_trace(tenant_a, trace_id)
+    Trace.objects.filter(pk=trace.pk).update(agent_id=agent)
+    add(trace)
     html = admin_client_for(alice).get(LIST).content.decode()
-    full = str(mismatch.pk)
-    assert f'<span class="aos-id" title="{full}">{full[:8]}…</span>' in html
-    assert f'data-copy="{full}"' in html and f'data-copy="{trace_id}"' in html
-    assert f'title="{trace_id}">{trace_id[:14]}…</span>' in html
-    assert f">{trace_id}<" not in html  # never the whole long id as the cell's text
-    assert "traces/trace_page.js" in html  # the copy buttons' script
+    assert f'<span class="aos-id" title="{trace_id}">{trace_id[:10]}…</span>' in html
+    assert f'<span class="aos-id" title="{agent}">{agent[:16]}…</span>' in html
+    assert f'data-copy="{trace_id}"' in html and 'class="aos-copy aos-copy-icon"' in html
+    table = html.split('id="result_list"', 1)[1].split("</table>", 1)[0]
+    assert f">{trace_id}<" not in table and f">{agent}<" not in table  # never a whole long id as a cell's text
+    assert "traces/trace_page.js" in html and "triage/mismatch.css" in html  # the copy buttons' script and icon
 
 
 def test_it_shows_list_times_to_the_second_in_utc(tenant_a, alice, admin_client_for):

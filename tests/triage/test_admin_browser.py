@@ -87,12 +87,12 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
     with admin_page(live_server.url, username="alice", password="pw-alice") as page:
         expect(page.locator("#aos-dashboards")).to_be_visible()
 
-        # Filter the list: unresolved output mismatches, then search the trace.
+        # The list opens on the unresolved ones; narrow it to output mismatches, then search the trace.
         page.locator("#content-main a[href='/admin/triage/mismatch/']").first.click()
-        page.locator("#changelist-filter").get_by_role("link", name="No", exact=True).first.click()
+        expect(page.locator("#changelist-filter li.selected", has_text="Unresolved")).to_have_count(1)
         page.locator("#changelist-filter").get_by_role("link", name="Output Mismatch", exact=True).click()
         expect(page.locator("#changelist-filter")).to_contain_text("Output Mismatch")
-        assert "reason__exact=output_mismatch" in page.url and "resolved__exact=0" in page.url
+        assert "reason__exact=output_mismatch" in page.url
         rows = page.locator("#result_list tbody tr")
         expect(rows).to_have_count(expected_rows)
         shots["mismatch-list.png"] = tmp_path / "mismatch-list.png"
@@ -103,8 +103,10 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         expect(rows).to_have_count(1)
         expect(rows.first.locator("a.issue-link")).to_have_attribute("href", target.issue_url)
 
-        # The mismatch page: expected vs actual side by side, differences highlighted.
+        # The mismatch page: expected vs actual side by side, differences highlighted, its own buttons.
         rows.first.locator("th a").click()
+        expect(page.locator("#mismatch-resolve-form")).to_be_visible()
+        expect(page.locator("#mismatch-links a.group-link")).to_be_visible()
         expect(page.locator("#mismatch-sides")).to_be_visible()
         expect(page.locator(".expected .changed").first).to_be_visible()
         assert page.locator(".actual .changed").count() == 2  # items[2] and total

@@ -542,7 +542,7 @@ export interface components {
              * @description api: reported via the API (no replayed side).
              *
              *     * `replay` - Replay
-             *     * `api` - Api
+             *     * `api` - API
              */
             reported_via: components["schemas"]["ReportedViaEnum"];
             expected_lines: components["schemas"]["DiffLine"][];
@@ -561,7 +561,7 @@ export interface components {
              * @description api: reported via the API.
              *
              *     * `replay` - Replay
-             *     * `api` - Api
+             *     * `api` - API
              */
             readonly reported_via: components["schemas"]["ReportedViaEnum"];
             readonly step_index: number;
@@ -832,7 +832,7 @@ export interface components {
         };
         /**
          * @description * `replay` - Replay
-         *     * `api` - Api
+         *     * `api` - API
          * @enum {string}
          */
         ReportedViaEnum: "replay" | "api";
