@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
 from aosproject.plurals import counted
 from runtime.admin_replay import replay_from_admin
+from traces.admin_filters import AgentListFilter, ErrorCodeListFilter
 from traces.admin_parity import ParityListFilter, parity_badge
 from traces.admin_trace_page import (
     TRACE_PAGE_DEFERRED,
@@ -96,12 +97,14 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "source",
         "status",
         ParityListFilter,
+        AgentListFilter,
+        ErrorCodeListFilter,
         "pinned",
         "redacted",
         ("created_at", admin.DateFieldListFilter),
     ]
-    search_fields = ["^trace_id", "^run_id", "^root_hash", "^plan_hash"]
-    search_help_text = "Trace id, run id, root hash or plan hash (or their beginning)."
+    search_fields = ["^trace_id", "^run_id", "^agent_id", "^root_hash", "^plan_hash"]
+    search_help_text = "Trace id, run id, agent, root hash or plan hash (or their beginning)."
     list_select_related = ["tenant"]
     list_per_page = 50
     show_full_result_count = False

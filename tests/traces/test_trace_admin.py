@@ -204,3 +204,24 @@ def test_it_lists_one_trace_and_thirty_in_the_same_number_of_queries(
         page = client.get(LIST)
     assert page.context["cl"].result_count == 30
     assert len(thirty.captured_queries) == len(one.captured_queries)
+
+
+@pytest.mark.django_db
+def test_it_searches_by_agent_and_filters_by_agent_and_error_code(client, alice, tenant_a, tenant_b):
+    pricing = store(tenant_a, trace_id="t-pricing", agent_id="pricing-agent", steps=1)
+    support = store(tenant_a, trace_id="t-support", agent_id="support-agent", steps=1)
+    Trace.objects.filter(pk=support.pk).update(status="failed", error_code="budget_exceeded")
+    other = store(tenant_b, trace_id="t-other", agent_id="tenant-b-secret-agent", steps=1)
+    Trace.objects.filter(pk=other.pk).update(status="failed", error_code="tenant_b_secret_code")
+    login(client, alice)
+
+    def listed(query):
+        return {t.pk for t in client.get(LIST + query).context["cl"].result_list}
+
+    assert listed("?q=pricing-ag") == {pricing.pk}
+    assert listed("?agent=support-agent") == {support.pk}
+    assert listed("?error_code=budget_exceeded") == {support.pk}
+    assert listed("?agent=tenant-b-secret-agent") == set()
+    html = client.get(LIST).content.decode()
+    assert 'href="?agent=pricing-agent"' in html and 'href="?error_code=budget_exceeded"' in html
+    assert "tenant-b-secret" not in html and "tenant_b_secret_code" not in html  # only the user's tenants
