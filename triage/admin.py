@@ -90,7 +90,7 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
                     "id",
                     "tenant",
                     "recorded",
-                    "trace_link",
+                    "trace_full",
                     "group_link",
                     "step_index",
                     "skill_id",
@@ -159,6 +159,13 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
     @admin.display(description="next attempt")
     def next_attempt(self, obj):
         return utc_time(obj.notification_next_attempt_at)
+
+    @admin.display(description="trace")
+    def trace_full(self, obj):
+        url = reverse("admin:traces_trace_change", args=[obj.trace_id])
+        trace = copyable_id(obj.trace.trace_id, keep=200, url=url, css="trace-link")  # the page has room
+        agent = f" · agent {obj.trace.agent_id}" if obj.trace.agent_id else ""
+        return format_html("{}{}", trace, agent)
 
     @admin.display(description="reason", ordering="reason")
     def reason_code(self, obj):

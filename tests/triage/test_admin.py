@@ -334,3 +334,20 @@ def test_it_lists_one_row_and_thirty_in_the_same_number_of_queries(
     with django_assert_max_num_queries(len(one.captured_queries)) as thirty:
         assert client.get(LIST).context["cl"].result_count == 30
     assert len(thirty.captured_queries) == len(one.captured_queries)
+
+
+def test_it_links_the_dashboard_cards_to_lists_with_the_same_counts(tenant_a, alice, admin_client_for):
+    import re
+
+    trace = make_trace(tenant_a, "trace-cards")
+    open_one, done, failed = add(trace, step_index=0), add(trace, step_index=1), add(trace, step_index=2)
+    Mismatch.objects.filter(pk=done.pk).update(resolved=True, notification_state="failed")
+    Mismatch.objects.filter(pk=failed.pk).update(notification_state="failed")
+    client = admin_client_for(alice)
+    html = client.get(DASHBOARD).content.decode()
+    totals = client.get(DASHBOARD).context["totals"]
+    for card, key in (("card-unresolved", "unresolved"), ("card-failed", "failed")):
+        href = re.search(rf'id="{card}"><a href="([^"]+)"', html).group(1).replace("&amp;", "&")
+        assert client.get(href).context["cl"].result_count == totals[key], card
+    assert (totals["unresolved"], totals["failed"]) == (2, 2)
+    assert open_one.pk in {m.pk for m in client.get(LIST + "?status=unresolved").context["cl"].result_list}
