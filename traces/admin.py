@@ -8,7 +8,6 @@ replays, mismatches and the compare view, and a replay form for operators.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -26,6 +25,7 @@ from django.utils.html import format_html
 from accounts.admin_scoping import TenantListFilter, TenantScopedAdminMixin
 from aosproject.plurals import counted
 from runtime.admin_replay import replay_from_admin
+from traces.admin_compare import COMPARE_DEFERRED, side_by_side
 from traces.admin_filters import AgentListFilter, ErrorCodeListFilter
 from traces.admin_parity import ParityListFilter, parity_badge
 from traces.admin_trace_page import (
@@ -38,7 +38,7 @@ from traces.admin_trace_page import (
     utc_time,
 )
 from traces.models import Trace
-from traces.services import trace_compare, trace_pin
+from traces.services import trace_pin
 from traces.timeline import json_pretty
 
 # Above this many rows the unfiltered list shows PostgreSQL's estimate instead of counting.
@@ -305,26 +305,29 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return self.get_queryset(request).select_related("tenant")
 
     def compare_view(self, request, object_id: str):
-        """Two traces side by side; fields that differ are highlighted. `?with=<trace or run id>`."""
+        """Two traces side by side, one page of steps (`traces/admin_compare.py`).
+
+        `?with=<trace or run id>` or `?with_pk=<pk>` picks the other trace, `?page=N`, `?step=N`,
+        `?only=differing`. A trace the user cannot see, on either side, is a 404.
+        """
         if not self.has_view_permission(request):
             raise Http404
-        visible = self._visible(request)
+        visible = self._visible(request).defer(*COMPARE_DEFERRED)
         trace_a = visible.filter(pk=object_id).first() if object_id.isdigit() else None
         if trace_a is None:
             raise Http404("No such trace.")
         other_id = request.GET.get("with", "").strip()
         other_pk = request.GET.get("with_pk", "").strip()
         trace_b = None
-        if other_pk.isdigit():
-            trace_b = visible.filter(pk=other_pk).first()
+        if other_pk:
+            trace_b = visible.filter(pk=other_pk).first() if other_pk.isascii() and other_pk.isdigit() else None
         elif other_id:
             # The same tenant's trace first; platform staff may compare across tenants.
-            candidates = list(visible.lookup(other_id)[:20])
+            candidates = list(visible.lookup(other_id[:200])[:20])
             trace_b = next((t for t in candidates if t.tenant_id == trace_a.tenant_id), None) or next(
                 iter(candidates), None
             )
-        if (other_id or other_pk) and trace_b is None:
-            self.message_user(request, f"No trace {other_id or other_pk!r} that you can see.", messages.ERROR)
+        missing = bool(other_id or other_pk) and trace_b is None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -332,52 +335,18 @@ class TraceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "a": trace_a,
             "b": trace_b,
             "other_id": other_id,
+            # Another tenant's trace is as absent as a deleted one: the page says so, with a 404.
+            "missing_note": f"No trace {(other_id or other_pk)[:80]!r} that you can see." if missing else "",
             "same_plan": visible.filter(tenant_id=trace_a.tenant_id, plan_hash=trace_a.plan_hash)
             .exclude(pk=trace_a.pk)
             .only("pk", "trace_id", "run_id", "source", "created_at", "tenant__slug")[:10],
         }
         if trace_b is not None:
-            context.update(_side_by_side(trace_a, trace_b))
-        return TemplateResponse(request, "admin/traces/trace/compare.html", context)
+            context.update(_side_by_side(trace_a, trace_b, request.GET))
+        status = 404 if missing else 200
+        return TemplateResponse(request, "admin/traces/trace/compare.html", context, status=status)
 
 
-_HEADER_FIELDS = ["trace_id", "source", "status", "plan_hash", "seed", "frozen_timestamp", "root_hash", "total_steps"]
-_STEP_FIELDS = ["skill_id", "status", "input_hash", "output_hash", "step_hash", "params", "output"]
-
-
-def _json_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def _side_by_side(a: Trace, b: Trace) -> dict[str, Any]:
-    a_steps = list(a.steps.order_by("index"))
-    b_steps = list(b.steps.order_by("index"))
-    comparison = trace_compare(a=a, b=b, a_steps=a_steps, b_steps=b_steps)
-    header = [
-        {"name": name, "a": getattr(a, name), "b": getattr(b, name), "differs": getattr(a, name) != getattr(b, name)}
-        for name in _HEADER_FIELDS
-        if name != "trace_id"
-    ]
-    steps = []
-    for i in range(max(len(a_steps), len(b_steps))):
-        sa = a_steps[i] if i < len(a_steps) else None
-        sb = b_steps[i] if i < len(b_steps) else None
-        fields = []
-        for name in _STEP_FIELDS:
-            va = getattr(sa, name) if sa else None
-            vb = getattr(sb, name) if sb else None
-            fields.append(
-                {
-                    "name": name,
-                    "a": _json_text(va) if sa else "—",
-                    "b": _json_text(vb) if sb else "—",
-                    "differs": sa is None or sb is None or va != vb,
-                }
-            )
-        steps.append({"index": i, "fields": fields, "differs": any(f["differs"] for f in fields)})
-    return {
-        "comparison": comparison,
-        "divergence": comparison["first_divergence"],
-        "header": header,
-        "steps": steps,
-    }
+def _side_by_side(a: Trace, b: Trace, query) -> dict[str, Any]:
+    """The compare's summary and one page of steps; the same queries for 100 and 10,000 steps."""
+    return side_by_side(a, b, query)
