@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsViewer
 from aosproject.errors import ApiError
+from aosproject.fastinput import fast_validated
 from aosproject.idempotency import idempotency_started, idempotent
 from runtime import serializers as s
 from runtime import services
@@ -139,6 +140,9 @@ class CapabilitiesView(APIView):
 def _valid(serializer_class, request) -> dict:
     if not isinstance(request.data, dict):
         raise ApiError("validation_error", "The request body must be a JSON object.", 400)
-    serializer = serializer_class(data=request.data)
+    fast = fast_validated(serializer_class, request.data)  # a valid body skips building the fields
+    if fast is not None:
+        return fast
+    serializer = serializer_class(data=request.data)  # writes the error envelope
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
