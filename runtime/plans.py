@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 try:
     import jsonschema_rs
 except ImportError:  # pragma: no cover - a requirement; without it every check is the full one
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]
 
 from aosproject.plurals import counted
 from runtime.caps import Caps, expression_compile, expression_problem, expression_search
