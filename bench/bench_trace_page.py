@@ -4,13 +4,17 @@
     env -u DATABASE_URL .venv/bin/python bench/bench_trace_page.py --sqlite   # temporary SQLite file
     BENCH_BEFORE=d27a1b7 .venv/bin/python bench/bench_trace_page.py         # + the page at that revision
     .venv/bin/python bench/bench_trace_page.py --profile 10000               # cProfile of one page
+    BENCH_BEFORE=79327ee .venv/bin/python bench/bench_trace_page.py --pages compare   # the compare view only
 
 Traces are written once (bulk_create, `tests/traces/tracebuild.bulk_trace`): for each size a
 run and a replay of it that diverged 50 steps before the end, with the mismatch the runtime
-records. Each code tree is then measured in a worker process of its own (Django's test client,
-every middleware, a superuser): today's code, and with `--before REV` (BENCH_BEFORE) the
-project at that git revision (`git archive`), on the same database and traces, so "before" and
-"after" come from one run under the same load.
+records. Besides the trace page, the compare view of the run with its replay (by default on the
+page of the divergence, and with `only=differing`), `--compare-repeat` requests each (fewer: the
+view before decision 0070 read both traces whole, seconds a request for 10,000 steps). `--pages
+trace` or `--pages compare` measures one of the two only. Each code tree is then measured in a
+worker process of its own (Django's test client, every middleware, a superuser): today's code,
+and with `--before REV` (BENCH_BEFORE) the project at that git revision (`git archive`), on the
+same database and traces, so "before" and "after" come from one run under the same load.
 
 Server time is the time of `client.get` (request to rendered response, database included):
 median and p95 of `--repeat` requests after one warm-up request. "cold cache" clears the cache
@@ -40,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite database instead of DATABASE_URL")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per page")
     parser.add_argument("--sizes", default="100,1000,10000", help="step counts, comma-separated")
+    parser.add_argument("--compare-repeat", type=int, default=5, help="timed requests per compare view")
+    parser.add_argument("--pages", choices=["all", "trace", "compare"], default="all", help="which views to measure")
     parser.add_argument("--before", default=os.environ.get("BENCH_BEFORE", ""), help="git revision to compare with")
     parser.add_argument("--profile", type=int, default=0, metavar="STEPS", help="cProfile the page of STEPS steps")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)  # a code tree to measure (internal)
@@ -80,7 +86,7 @@ def worker(tree: Path, cases: list[dict], repeat: int) -> None:
             print(json.dumps({**case, "status": first.status_code}), flush=True)
             continue
         times = []
-        for _ in range(repeat):
+        for _ in range(case.get("repeat") or repeat):
             if case.get("cold"):
                 cache.clear()  # nothing derived from the trace kept: its first view
             with CaptureQueriesContext(connection) as ctx:
@@ -158,16 +164,29 @@ def build_traces(sizes: list[int]) -> dict[int, tuple[int, int]]:
     return built
 
 
-def cases_for(size: int, run_pk: int, replay_pk: int) -> list[dict]:
+def cases_for(size: int, run_pk: int, replay_pk: int, *, pages: str = "all", compare_repeat: int = 5) -> list[dict]:
     page = f"/admin/traces/trace/{run_pk}/change/"
     last = max(size - 50, 0)
-    return [
+    compare = f"/admin/traces/trace/{run_pk}/compare/?with_pk={replay_pk}"
+    compare_cases = [
+        {"steps": size, "page": "compare with the replay", "url": compare, "repeat": compare_repeat},
+        {
+            "steps": size,
+            "page": "compare, only differing",
+            "url": f"{compare}&only=differing",
+            "repeat": compare_repeat,
+        },
+    ]
+    if pages == "compare":
+        return compare_cases
+    trace_cases = [
         {"steps": size, "page": "first page, cold cache", "url": page, "cold": True},
         {"steps": size, "page": "first page", "url": page},
         {"steps": size, "page": f"?step={last}", "url": f"{page}?step={last}"},
         {"steps": size, "page": f"diverged replay (step {last})", "url": f"/admin/traces/trace/{replay_pk}/change/"},
         {"steps": size, "page": "plan JSON, on demand", "url": f"/admin/traces/trace/{run_pk}/json/plan/"},
     ]
+    return trace_cases if pages == "trace" else trace_cases + compare_cases
 
 
 def profile(size: int, run_pk: int) -> None:
@@ -217,13 +236,16 @@ def main() -> None:
     trees = [("after", ROOT)]
     if args.before:
         trees.insert(0, (f"before ({args.before})", export_revision(args.before, tmp)))
-    print(f"admin trace page on {connection.vendor}, {args.repeat} requests a page after one warm-up")
+    print(
+        f"admin trace page on {connection.vendor}, {args.repeat} requests a page after one warm-up"
+        f" ({args.compare_repeat} a compare view)"
+    )
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}")
     header = f"{'steps':>7} | {'page':<30} | {'code':<18} | {'median ms':>9} | {'p95 ms':>7} | {'queries':>7} | KiB"
     print(header)
     print("-" * len(header))
     for size in sizes:
-        cases = cases_for(size, *built[size])
+        cases = cases_for(size, *built[size], pages=args.pages, compare_repeat=args.compare_repeat)
         results = {label: run_worker(tree, cases, args.repeat) for label, tree in trees}
         for i, case in enumerate(cases):
             for label, _ in trees:

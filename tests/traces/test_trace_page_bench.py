@@ -29,16 +29,24 @@ def bench(*args: str) -> str:
 def test_it_measures_the_page_before_and_after_in_one_run():
     if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
         pytest.skip("no git checkout to export a revision from")
-    out = bench("--sizes", "3", "--repeat", "2", "--before", "HEAD")
-    assert "admin trace page on sqlite, 2 requests a page" in out
+    out = bench("--sizes", "3", "--repeat", "2", "--compare-repeat", "2", "--before", "HEAD")
+    assert "admin trace page on sqlite, 2 requests a page after one warm-up (2 a compare view)" in out
     assert "load average before:" in out and "load average after:" in out
     rows = [line for line in out.splitlines() if line.lstrip().startswith("3 |")]
     pages = ["first page, cold cache", "first page", "?step=0", "diverged replay (step 0)", "plan JSON, on demand"]
+    pages += ["compare with the replay", "compare, only differing"]
     assert [row.split("|")[1].strip() for row in rows] == [page for page in pages for _ in range(2)]
     assert {row.split("|")[2].strip() for row in rows} == {"before (HEAD)", "after"}
     for row in rows:  # each measured: median, p95, queries, size
         median, p95, queries, kib = (cell.strip() for cell in row.split("|")[3:7])
         assert float(median) > 0 and float(p95) >= float(median) and int(queries) > 0 and float(kib) > 0, row
+
+
+def test_it_measures_the_compare_view_alone():
+    out = bench("--sizes", "3", "--repeat", "2", "--compare-repeat", "2", "--pages", "compare")
+    rows = [line for line in out.splitlines() if line.lstrip().startswith("3 |")]
+    assert [row.split("|")[1].strip() for row in rows] == ["compare with the replay", "compare, only differing"]
+    assert all(int(row.split("|")[5]) > 0 for row in rows)
 
 
 def test_it_profiles_one_page():
