@@ -188,7 +188,7 @@ def compare_page(*, a: Trace, b: Trace, summary: StepSummary, query) -> CompareP
         number = None if number is None else min(max(number, 1), num_pages)
     if number is None:
         target = focus if focus is not None else summary.first_difference
-        if target is None:
+        if target is None or (only and target == summary.first_difference):  # the first differing one
             number = 1
         elif only:
             number = min(_differing_before(a, b, summary, target) // STEPS_PER_PAGE + 1, num_pages)
@@ -368,7 +368,7 @@ def _row(
         vb = getattr(sb, name) if sb else None
         field_differs = sa is None or sb is None or va != vb
         fields.append({"name": name, "differs": field_differs})
-        if differs or name in ("skill_id", "status", "step_hash"):
+        if differs:
             cells.append(
                 f'<tr class="{"differs" if field_differs else ""}"><th class="field">{name}</th>'
                 f'<td class="a"><code>{escape(str(va)) if sa else "—"}</code></td>'
@@ -391,15 +391,16 @@ def _row(
             )
         else:
             fields.append({"name": part, "differs": False})
-    if not differs:
+    if not differs and sa is not None:  # both sides have it
         on_demand = " · ".join(
             f'<a href="{escape(urls[side][part])}?step={index}" target="_blank" rel="noopener">{side} {part}</a>'
             for side in ("a", "b")
             for part in ("params", "output")
         )
         cells.append(
-            '<tr class="aos-same"><th class="field">params, output</th>'
-            f'<td colspan="2">the same hashes on both sides; open as JSON: {on_demand}</td></tr>'
+            '<tr class="aos-same"><th class="field">same</th>'
+            f'<td colspan="2"><code>{escape(sa.skill_id)}</code> {escape(sa.status)}, step hash '
+            f'<code class="aos-hash">{escape(sa.step_hash)}</code>; open as JSON: {on_demand}</td></tr>'
         )
     return {
         "index": index,
