@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -20,24 +19,17 @@ from accounts.admin_scoping import TenantScopedAdminMixin
 from aosproject.plurals import counted
 from traces.admin_trace_page import short_id, utc_time
 from triage import admin_groups  # noqa: F401  (registers the mismatch group admin)
+from triage.admin_bulk import bulk_resolve_apply, bulk_resolve_plan
+from triage.admin_groups import GroupResolveForm
 from triage.admin_list import AgentListFilter, ResolvedListFilter, SkillListFilter, copyable_id, two_line_time
 from triage.admin_page import MismatchPageActionsMixin, page_context
 from triage.github import GitHubError
 from triage.models import Mismatch, NotificationState
 from triage.notify import NO_CHANNEL, mismatch_issue_file, notification_requeue
 from triage.presentation import dashboard_numbers, mismatch_sides, mismatch_totals
-from triage.services import AlreadyResolved, GitHubNotConfigured, mismatch_bulk_report, mismatch_resolve
+from triage.services import GitHubNotConfigured, mismatch_bulk_report
 
 STATE_COLOURS = {"pending": "#b26a00", "sent": "#1e7e34", "failed": "#c62828"}
-
-
-class ResolveForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
-        required=False,
-        max_length=10000,
-        help_text="Posted on the linked GitHub issue as “Resolved by <you>” followed by this note.",
-    )
 
 
 @admin.register(Mismatch)
@@ -317,28 +309,20 @@ class MismatchAdmin(MismatchPageActionsMixin, TenantScopedAdminMixin, admin.Mode
 
     @admin.action(description="Resolve with note…", permissions=["change"])
     def resolve_with_note(self, request, queryset):
-        queryset = queryset.select_related("trace", "tenant")
-        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        # Like the mismatch page (decision 0057): an open group is resolved as a whole, once (0072).
+        plan = bulk_resolve_plan(queryset)
+        form = GroupResolveForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            resolved = skipped = 0
-            for mismatch in queryset:
-                try:
-                    mismatch_resolve(mismatch=mismatch, who=request.user.get_username(), note=form.cleaned_data["note"])
-                    resolved += 1
-                except AlreadyResolved:
-                    skipped += 1
-            self.message_user(
-                request,
-                f"Resolved {counted(resolved, 'mismatch', 'mismatches')}; "
-                f"{skipped} {'was' if skipped == 1 else 'were'} already resolved.",
-            )
+            kind, note = form.cleaned_data["kind"], form.cleaned_data["note"]
+            self.message_user(request, bulk_resolve_apply(plan, kind=kind, note=note, who=request.user.get_username()))
             return None
         context = {
             **self.admin_site.each_context(request),
             "title": "Resolve mismatches",
             "opts": self.model._meta,
             "form": form,
-            "mismatches": queryset,
+            "plan": plan,
+            "mismatches": plan.mismatches,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
             "action": "resolve_with_note",
             "close_on_resolve": settings.GITHUB_CLOSE_ON_RESOLVE,

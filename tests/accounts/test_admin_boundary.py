@@ -129,7 +129,9 @@ ATTEMPTS = {
     "pin a trace": lambda u, t: action("pin_selected", t.trace),
     "delete a mismatch": lambda u, t: (url(t.mismatch, "delete"), DELETE),
     "delete mismatches (action)": lambda u, t: action("delete_selected", t.mismatch, post="yes"),
-    "resolve a mismatch": lambda u, t: action("resolve_with_note", t.mismatch, apply="1", note="mine now"),
+    "resolve a mismatch": lambda u, t: action(
+        "resolve_with_note", t.mismatch, apply="1", kind="fixed", note="mine now"
+    ),
     "file a GitHub issue": lambda u, t: action("file_github_issue", t.mismatch),
     "file one GitHub issue": lambda u, t: action("file_one_issue_for_selected", t.mismatch),
     "retry a notification": lambda u, t: action("retry_notification", t.mismatch),

@@ -90,7 +90,7 @@ def test_it_shows_only_the_users_tenants(tenant_a, tenant_b, alice, carol, admin
     assert "trace-b" in html and "trace-a" not in html
     assert client.get(f"{LIST}{theirs.pk}/change/").status_code in (302, 404)
     assert client.get(f"{LIST}{mine.pk}/change/").status_code == 200
-    act(client, "resolve_with_note", [theirs], apply="1", note="not mine")
+    act(client, "resolve_with_note", [theirs], apply="1", kind="fixed", note="not mine")
     theirs.refresh_from_db()
     assert not theirs.resolved
     dashboard = client.get(DASHBOARD)
@@ -101,7 +101,7 @@ def test_it_lets_viewers_look_but_not_act(tenant_a, vic, admin_client_for):
     mismatch = add(make_trace(tenant_a))
     client = admin_client_for(vic)
     assert client.get(LIST).status_code == 200
-    act(client, "resolve_with_note", [mismatch], apply="1", note="x")
+    act(client, "resolve_with_note", [mismatch], apply="1", kind="fixed", note="x")
     mismatch.refresh_from_db()
     assert not mismatch.resolved
 
@@ -117,11 +117,13 @@ def test_it_resolves_with_a_note_through_an_intermediate_form(
     mismatch.refresh_from_db()
     assert not mismatch.resolved  # the form page alone changes nothing
     with django_capture_on_commit_callbacks(execute=True):
-        act(client, "resolve_with_note", [mismatch], apply="1", note="Fixed the clock skew.")
+        act(client, "resolve_with_note", [mismatch], apply="1", kind="fixed", note="Fixed the clock skew.")
     mismatch.refresh_from_db()
-    assert mismatch.resolved and mismatch.resolved_by == "alice" and mismatch.resolution_note == "Fixed the clock skew."
+    assert mismatch.resolved and mismatch.resolved_by == "alice"
+    assert mismatch.resolution_note == "Fixed: Fixed the clock skew."  # its group was resolved (decision 0072)
     issue = github_on.issues[(REPO, mismatch.issue_number)]
-    assert issue["comments"] == ["Resolved by alice\n\nFixed the clock skew."] and issue["state"] == "closed"
+    assert issue["comments"] == ["Resolved by alice as **Fixed**\n\nFixed the clock skew."]
+    assert issue["state"] == "closed"
 
 
 def test_it_files_github_issues_from_the_list(github_on, tenant_a, alice, admin_client_for, settings):

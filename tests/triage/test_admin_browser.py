@@ -115,14 +115,18 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
         page.screenshot(path=shots["mismatch-page.png"], full_page=True)
         page.go_back()
 
-        # "Resolve with note…": intermediate form, then the comment lands on the GitHub issue.
+        # "Resolve with note…": intermediate form (kind and note), the group resolved, its issue commented.
         page.locator("#result_list tbody tr").first.locator("input.action-select").check()
         page.select_option("select[name=action]", "resolve_with_note")
         page.click("button[name=index]")
         expect(page.locator("#resolve-form")).to_be_visible()
+        expect(page.locator("#resolve-plan")).to_have_text("Resolves 1 group (with its 1 unresolved mismatch).")
+        page.select_option("#id_kind", "fixed")
         page.fill("#id_note", "Pinned the exchange-rate fixture; replays are deterministic again.")
         page.click("#resolve-form input[type=submit]")
-        expect(page.locator("ul.messagelist")).to_contain_text("Resolved 1 mismatch;")
+        expect(page.locator("ul.messagelist")).to_contain_text(
+            "Resolved 1 group (with its 1 unresolved mismatch) as fixed."
+        )
 
         page.goto(f"{live_server.url}/admin/triage/mismatch/dashboard/")
         expect(page.locator("#mismatch-dashboard svg rect.bar")).to_have_count(30)
@@ -134,7 +138,7 @@ def test_it_triages_a_mismatch_in_the_browser(github_on, live_server, tenant_a, 
     issue = github_on.issues[(REPO, target.issue_number)]
     assert (
         issue["comments"][-1]
-        == "Resolved by alice\n\nPinned the exchange-rate fixture; replays are deterministic again."
+        == "Resolved by alice as **Fixed**\n\nPinned the exchange-rate fixture; replays are deterministic again."
     )
     assert issue["state"] == "closed"
     screenshots_publish(shots)
