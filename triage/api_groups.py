@@ -24,8 +24,16 @@ class GroupCursorPagination(ApiCursorPagination):
     ordering = ("-last_seen", "-id")
 
 
+OPEN = "open"  # unresolved or regressed: what needs triage, what the admin's group list opens on
+OPEN_STATUSES = (GroupStatus.UNRESOLVED, GroupStatus.REGRESSED)
+
+
 class MismatchGroupFilter(django_filters.FilterSet):
-    status = ChoiceFilter(choices=GroupStatus.choices)
+    status = ChoiceFilter(
+        choices=[*GroupStatus.choices, (OPEN, "Unresolved or regressed")],
+        method="filter_status",
+        help_text="unresolved, resolved or regressed; open: unresolved or regressed (what needs triage).",
+    )
     reason = ChoiceFilter(choices=MismatchReason.choices)
     skill = django_filters.CharFilter(field_name="skill_id")
     agent = django_filters.CharFilter(field_name="agent_id")
@@ -33,6 +41,11 @@ class MismatchGroupFilter(django_filters.FilterSet):
     class Meta:
         model = MismatchGroup
         fields: list[str] = []
+
+    def filter_status(self, queryset, name, value):
+        if value == OPEN:
+            return queryset.filter(status__in=OPEN_STATUSES)
+        return queryset.filter(status=value)
 
 
 def _groups(request):

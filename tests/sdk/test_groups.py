@@ -16,6 +16,7 @@ import pytest
 
 from accounts.models import Role
 from aos_sdk import (
+    GROUP_STATUS_FILTERS,
     RESOLUTION_KINDS,
     AOSClient,
     ConflictError,
@@ -90,6 +91,11 @@ def test_it_lists_filters_and_pages_groups_most_recently_seen_first(live_server,
     assert list(aos_op.mismatch_groups(skill="http_call")) == []
     assert len(list(aos_op.mismatch_groups(status="unresolved"))) == 4
     assert list(aos_op.mismatch_groups(status="resolved")) == []
+    assert GROUP_STATUS_FILTERS == ("unresolved", "resolved", "regressed", "open")
+    aos_op.resolve_mismatch_group(second, kind="fixed", note="pinned")
+    GroupRow.objects.filter(pk=third).update(status="regressed")
+    assert [g.id for g in aos_op.mismatch_groups(status="open")] == [by_api, first, third]  # not the resolved one
+    assert [g.id for g in aos_op.mismatch_groups(status="regressed")] == [third]
 
     transport = CountingTransport()
     with sdk_client(live_server.url, key(tenant_a, Role.VIEWER), transport=transport) as viewer:
@@ -168,7 +174,7 @@ def test_it_refuses_a_bad_kind_an_empty_note_a_viewer_and_another_tenant(aos_op,
     with pytest.raises(NotFoundError):
         aos_op.mismatch_group(group_id + 1000)
     with pytest.raises(ValidationError) as bad_status:
-        list(aos_op.mismatch_groups(status="open"))  # type: ignore[arg-type]
+        list(aos_op.mismatch_groups(status="sleeping"))  # type: ignore[arg-type]
     assert "status" in bad_status.value.fields
     assert GroupRow.objects.get(pk=group_id).status == "unresolved"
 
@@ -229,6 +235,7 @@ def test_the_cli_lists_shows_and_resolves_groups(cli, aos_op):
     assert [g["id"] for g in json.loads(cli("groups", "--agent", "cli-agent", "--json").stdout)] == [group_id]
     assert [g["id"] for g in json.loads(cli("groups", "--limit", "1", "--json").stdout)] == [other]
     assert json.loads(cli("groups", "--status", "resolved", "--json").stdout) == []
+    assert [g["id"] for g in json.loads(cli("groups", "--status", "open", "--json").stdout)] == [other, group_id]
 
     shown = cli("group", str(group_id)).stdout
     assert f"mismatch group {group_id}" in shown
@@ -247,6 +254,7 @@ def test_the_cli_lists_shows_and_resolves_groups(cli, aos_op):
     assert note in resolved and "accepted_nondeterminism" in resolved
     assert [line for line in resolved.splitlines() if "│ resolved " in line], resolved  # the timeline's event
     assert [g["id"] for g in json.loads(cli("groups", "--status", "resolved", "--json").stdout)] == [group_id]
+    assert [g["id"] for g in json.loads(cli("groups", "--status", "open", "--json").stdout)] == [other]
     resolved_json = json.loads(cli("resolve-group", str(other), "--kind", "fixed", "--note", "x", "--json").stdout)
     assert resolved_json["status"] == "resolved" and resolved_json["resolution_kind"] == "fixed"
 
@@ -269,7 +277,7 @@ def test_the_cli_exits_2_with_a_clear_error(cli, aos_op, tenant_b):
     assert "404 not_found" in cli("group", str(group_id), api_key=foreign, expect=2).stderr
     resolve = ("resolve-group", str(group_id), "--kind", "fixed", "--note", "n")
     assert "404 not_found" in cli(*resolve, api_key=foreign, expect=2).stderr
-    assert "Invalid value for '--status'" in cli("groups", "--status", "open", expect=2).stderr
+    assert "Invalid value for '--status'" in cli("groups", "--status", "sleeping", expect=2).stderr
     assert GroupRow.objects.get(pk=group_id).status == "unresolved"
 
 

@@ -122,3 +122,31 @@ def test_it_lists_in_a_constant_number_of_queries(api_a_viewer, groups, tenant_a
     with django_assert_max_num_queries(6):
         body = api_a_viewer.get(LIST + "?limit=50").json()
     assert len(body["results"]) == 4  # 2 + steps 0 and 2 (step 1 output joins a-out)
+
+
+def test_status_open_lists_unresolved_and_regressed_groups(
+    api_a_viewer, groups, tenant_a, django_assert_max_num_queries
+):
+    resolved = groups["a-status"]
+    MismatchGroup.objects.filter(pk=resolved.pk).update(status="resolved", resolution_kind="fixed")
+    regressed = mismatch_record(
+        trace=make_trace(tenant_a, "trace-a-regressed"), step_index=0, reason="output_mismatch", reported_by="replay"
+    ).group
+    MismatchGroup.objects.filter(pk=regressed.pk).update(status="regressed")
+    ids = lambda query: {g["id"] for g in api_a_viewer.get(LIST + query).json()["results"]}  # noqa: E731
+    with django_assert_max_num_queries(6):
+        response = api_a_viewer.get(LIST + "?status=open")
+    assert response.status_code == 200
+    assert {g["id"] for g in response.json()["results"]} == {groups["a-out"].pk, regressed.pk}  # not B's
+    assert ids("?status=open&agent=agent-x") == {groups["a-out"].pk}
+    assert ids("?status=regressed") == {regressed.pk} and ids("?status=resolved") == {resolved.pk}
+    assert ids("") == {groups["a-out"].pk, regressed.pk, resolved.pk}  # no status: every group
+    for query in ["?status=", "?status=OPEN", "?status=open,resolved"]:
+        assert api_a_viewer.get(LIST + query).status_code == 400, query
+
+
+def test_the_schema_documents_status_open(client):
+    schema = client.get("/api/schema/?format=json").json()
+    [status] = [p for p in schema["paths"]["/api/v1/mismatch-groups"]["get"]["parameters"] if p["name"] == "status"]
+    assert status["schema"]["enum"] == ["open", "regressed", "resolved", "unresolved"]
+    assert "open: unresolved or regressed" in status["description"]

@@ -1706,11 +1706,14 @@ export interface operations {
                 reason?: "input_mismatch" | "output_mismatch" | "skill_mismatch" | "status_mismatch" | "step_count_mismatch";
                 skill?: string;
                 /**
-                 * @description * `unresolved` - Unresolved
+                 * @description unresolved, resolved or regressed; open: unresolved or regressed (what needs triage).
+                 *
+                 *     * `unresolved` - Unresolved
                  *     * `resolved` - Resolved
                  *     * `regressed` - Regressed
+                 *     * `open` - Unresolved or regressed
                  */
-                status?: "regressed" | "resolved" | "unresolved";
+                status?: "open" | "regressed" | "resolved" | "unresolved";
             };
             header?: never;
             path?: never;

@@ -26,11 +26,20 @@ from aos_sdk.hashing import (
     root_zero,
     step_hash,
 )
-from aos_sdk.models import GROUP_STATUSES, RESOLUTION_KINDS, GroupStatus, MismatchGroup, ResolutionKind
+from aos_sdk.models import (
+    GROUP_STATUS_FILTERS,
+    GROUP_STATUSES,
+    RESOLUTION_KINDS,
+    GroupStatus,
+    GroupStatusFilter,
+    MismatchGroup,
+    ResolutionKind,
+)
 from aos_sdk.trace import HashError, Trace, verify
 
 __all__ = [
     "GROUP_STATUSES",
+    "GROUP_STATUS_FILTERS",
     "RESOLUTION_KINDS",
     "AOSClient",
     "AOSConnectionError",
@@ -38,6 +47,7 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "GroupStatus",
+    "GroupStatusFilter",
     "H",
     "HashError",
     "MismatchGroup",

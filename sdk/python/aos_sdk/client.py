@@ -20,7 +20,7 @@ from aos_sdk.models import (
     BulkReport,
     Capabilities,
     Comparison,
-    GroupStatus,
+    GroupStatusFilter,
     Health,
     Mismatch,
     MismatchGroup,
@@ -376,14 +376,16 @@ class AOSClient:
     def mismatch_groups(
         self,
         *,
-        status: GroupStatus | None = None,
+        status: GroupStatusFilter | None = None,
         skill: str | None = None,
         agent: str | None = None,
         reason: str | None = None,
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> Iterator[MismatchGroup]:
-        """The tenant's mismatch groups, most recently seen first (list items: no diff, no events)."""
+        """The tenant's mismatch groups, most recently seen first (list items: no diff, no events).
+
+        `status="open"`: the unresolved and the regressed ones, what needs triage."""
         params = {"status": status, "skill": skill, "agent": agent, "reason": reason}
         return self._pages(f"{API}/mismatch-groups", MismatchGroup, params, page_size, max_items)
 

@@ -269,6 +269,10 @@ RESOLUTION_KINDS: tuple[ResolutionKind, ...] = get_args(ResolutionKind)
 GroupStatus = Literal["unresolved", "resolved", "regressed"]
 GROUP_STATUSES: tuple[GroupStatus, ...] = get_args(GroupStatus)
 
+GroupStatusFilter = Literal["unresolved", "resolved", "regressed", "open"]
+"""What `mismatch_groups(status=...)` and `aos groups --status` accept: a status, or open (unresolved or regressed)."""
+GROUP_STATUS_FILTERS: tuple[GroupStatusFilter, ...] = get_args(GroupStatusFilter)
+
 
 @dataclasses.dataclass(frozen=True)
 class MismatchGroupEvent(Model):

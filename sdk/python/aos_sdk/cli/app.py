@@ -42,7 +42,7 @@ from aos_sdk.cli.views import (
 from aos_sdk.client import AOSClient
 from aos_sdk.diff import diff as trace_diff
 from aos_sdk.errors import AOSError
-from aos_sdk.models import GROUP_STATUSES, RESOLUTION_KINDS, GroupStatus, ResolutionKind, Run
+from aos_sdk.models import GROUP_STATUS_FILTERS, RESOLUTION_KINDS, GroupStatusFilter, ResolutionKind, Run
 from aos_sdk.trace import load as load_trace
 from aos_sdk.trace import save as save_trace
 from aos_sdk.trace import verify as verify_trace
@@ -385,7 +385,12 @@ def resolve(cfg: Config, trace_id: str, mismatch_id: str, note: str | None, *, a
 
 
 @command(cli)
-@click.option("--status", type=click.Choice(GROUP_STATUSES), default=None, help="unresolved, resolved or regressed.")
+@click.option(
+    "--status",
+    type=click.Choice(GROUP_STATUS_FILTERS),
+    default=None,
+    help="unresolved, resolved or regressed; open: unresolved or regressed.",
+)
 @click.option("--skill", default=None)
 @click.option("--agent", default=None)
 @click.option("--reason", default=None, help="e.g. output_mismatch.")
@@ -402,7 +407,7 @@ def groups(
 ) -> None:
     """Mismatch groups (one per fingerprint), most recently seen first."""
     found = cfg.client().mismatch_groups(
-        status=cast(GroupStatus | None, status), skill=skill, agent=agent, reason=reason, **_first(limit)
+        status=cast(GroupStatusFilter | None, status), skill=skill, agent=agent, reason=reason, **_first(limit)
     )
     _emit(list(found), show_groups, as_json=as_json)
 
