@@ -136,7 +136,8 @@ def main() -> int:
                 for r in json.loads(urllib.request.urlopen(urls["requests"], timeout=5).read())  # noqa: S310
                 if r["path"].startswith("/services/")
             ]
-            print(f"demos: the Slack stand-in received {len(slack)} message(s): {[m['json'] for m in slack]}")
+            messages = f"{len(slack)} message{'' if len(slack) == 1 else 's'}"
+            print(f"demos: the Slack stand-in received {messages}: {[m['json'] for m in slack]}")
             print(f"demos: {len(demos) - len(failed)} passed, {len(failed)} failed")
             return 1 if failed else 0
         finally:

@@ -45,8 +45,14 @@ SEED = 7
 TIMESTAMP = "2025-01-01T00:00:00Z"
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """`1 step`, `2 steps`."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def steps_table(run: Run, first: int = 3) -> Table:
-    table = Table(title=f"trace {run.trace_id}: first {min(first, len(run.steps))} step(s)")
+    shown = min(first, len(run.steps))
+    table = Table(title=f"trace {run.trace_id}: first {counted(shown, 'step', 'steps')}")
     for column in ("#", "skill", "status", "input_hash", "output_hash", "output"):
         table.add_column(column)
     for step in run.steps[:first]:

@@ -72,7 +72,7 @@ def test_it_aborts_the_btc_demo_when_simulate_says_infeasible(demo, standins, te
 def test_it_extracts_active_contacts_deterministically(demo):
     out = demo("json_transform", "--check-determinism")
     assert "active contacts (3): Ada Lovelace, Grace Hopper, Alan Turing" in out
-    assert "identical" in out and "first 3 step(s)" in out and "output_hash" in out
+    assert "identical" in out and "first 3 steps" in out and "output_hash" in out
     runs = Trace.objects.filter(source=TraceSource.RUN)
     assert runs.count() == 2 and len({r.root_hash for r in runs}) == 1
     assert f"OUTCOME json_transform: ok contacts=3 deterministic=true root_hash={runs[0].root_hash}" in out
@@ -108,6 +108,6 @@ def test_it_runs_make_demos_end_to_end():
     assert result.returncode == 0, (result.stdout, result.stderr)
     for name in ("btc_price_slack", "json_transform", "http_retry"):
         assert f"[ok] OUTCOME {name}: ok" in result.stdout
-    assert "the Slack stand-in received 1 message(s)" in result.stdout
+    assert "the Slack stand-in received 1 message:" in result.stdout
     assert "slack_url=secret" in result.stdout  # the demos' admin key keeps the URL in the secret store
     assert "demos: 3 passed, 0 failed" in result.stdout

@@ -113,7 +113,7 @@ def test_it_stores_only_ciphertext_and_survives_a_key_rotation(admin_a, tenant_a
     assert secret_reveal(tenant=tenant_a, name="DB_PASSWORD") == VALUE
     out = io.StringIO()
     call_command("rotate_secrets", stdout=out)
-    assert "re-encrypted 1 secret(s)" in out.getvalue()
+    assert "re-encrypted 1 secret with the first key" in out.getvalue()
     settings.AOS_SECRETS_KEYS = [new]  # the old key can go now
     crypto._fernet.cache_clear()
     assert secret_reveal(tenant=tenant_a, name="DB_PASSWORD") == VALUE
@@ -268,4 +268,4 @@ def test_it_runs_the_readme_commands_with_a_real_pipe(tenant_a):
     rotated = subprocess.run(
         [sys.executable, "manage.py", "rotate_secrets"], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
-    assert rotated.returncode == 0 and "re-encrypted 1 secret(s)" in rotated.stdout, rotated.stderr
+    assert rotated.returncode == 0 and "re-encrypted 1 secret with the first key" in rotated.stdout, rotated.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from aosproject.plurals import counted
 from vault.crypto import SecretsUnavailable
 from vault.services import secrets_rotate
 
@@ -16,9 +17,9 @@ class Command(BaseCommand):
             rotated, unreadable = secrets_rotate()
         except SecretsUnavailable as exc:
             raise CommandError(str(exc))
-        self.stdout.write(f"rotate_secrets: re-encrypted {rotated} secret(s) with the first key")
+        self.stdout.write(f"rotate_secrets: re-encrypted {counted(rotated, 'secret')} with the first key")
         if unreadable:
             raise CommandError(
-                f"{len(unreadable)} secret(s) cannot be decrypted with any key in AOS_SECRETS_KEYS: "
+                f"{counted(len(unreadable), 'secret')} cannot be decrypted with any key in AOS_SECRETS_KEYS: "
                 + ", ".join(unreadable)
             )

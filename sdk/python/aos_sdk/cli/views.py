@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from aos_sdk.cli.output import console, kv_table, short, table
+from aos_sdk.cli.output import console, counted, kv_table, short, table
 from aos_sdk.diff import TraceDiff
 from aos_sdk.models import LatestDiff, Mismatch, MismatchGroup, ReplayResult, Run, Simulation, Skill, Step, TraceRecord
 from aos_sdk.trace import HashError
@@ -146,7 +146,8 @@ def show_diff(a: str, b: str, result: TraceDiff) -> None:
 def show_verify(path: str, data: dict[str, Any], problem: HashError | None) -> None:
     c = console()
     if problem is None:
-        c.print(f"OK: {path}: {len(data['steps'])} step(s), every hash verifies; root_hash {data.get('root_hash')}")
+        steps = counted(len(data["steps"]), "step", "steps")
+        c.print(f"OK: {path}: {steps}, every hash verifies; root_hash {data.get('root_hash')}")
         return
     where = f"step {problem.step_index}" if problem.step_index is not None else "trace"
     c.print(f"FAILED: {path}: {where}: {problem}")
