@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from rest_framework import exceptions, serializers
 
 # Integer columns are 32-bit signed (PostgreSQL `integer`); a larger value is a 400, not a database error.
@@ -104,3 +106,20 @@ class MethodCheckedFirst:
         if method not in self.http_method_names or not hasattr(self, method):  # type: ignore[attr-defined]
             raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+
+# For output ModelSerializers: the fields built from the model once per class, copied per instance.
+# DRF's ModelSerializer builds every field from the model on each instance (~0.8-1.2 ms for a run
+# with its steps); declared fields are deep-copied per instance instead. This builds the class's
+# fields once, never binds that prototype, and deep-copies it for each instance, as DRF does with
+# declared fields (issue 15, decision 0068). Output only: read-only serializers whose fields do not
+# depend on the instance or its context. No docstring on purpose: drf-spectacular would take it as
+# the description of every serializer without one of its own (the served schema would change).
+class PrototypeFields:
+    def get_fields(self):
+        cls = type(self)
+        prototype = cls.__dict__.get("_prototype_fields")
+        if prototype is None:
+            prototype = super().get_fields()  # type: ignore[misc]
+            cls._prototype_fields = prototype  # two threads may both build it: the same fields
+        return copy.deepcopy(prototype)

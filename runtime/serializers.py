@@ -12,6 +12,7 @@ from rest_framework import serializers
 from aosproject.api import (
     DB_INT_MAX,
     MoneyField,
+    PrototypeFields,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -89,7 +90,7 @@ class ReplayInputSerializer(StrictSerializer):
 # --- output (explicit fields; also what /api/docs/ shows) -------------------------------------
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(PrototypeFields, serializers.ModelSerializer):
     timestamp = serializers.CharField(source="frozen_timestamp")
     replay_of = serializers.SerializerMethodField()
     total_cost_cents = MoneyField()

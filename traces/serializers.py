@@ -11,6 +11,7 @@ from rest_framework import serializers
 from aosproject.api import (
     DB_INT_MAX,
     MoneyField,
+    PrototypeFields,
     StrictBooleanField,
     StrictCharField,
     StrictFloatField,
@@ -104,7 +105,7 @@ class TraceIngestSerializer(StrictSerializer):
         return steps
 
 
-class TraceStepSerializer(serializers.ModelSerializer):
+class TraceStepSerializer(PrototypeFields, serializers.ModelSerializer):
     skill = serializers.CharField(source="skill_id")
     replay = serializers.CharField(source="replay_behaviour")
     cost_cents = MoneyField()
