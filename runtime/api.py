@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsDeveloper, IsViewer
 from aosproject.errors import ApiError
-from aosproject.fastinput import fast_validated
 from aosproject.idempotency import idempotency_started, idempotent
 from runtime import serializers as s
 from runtime import services
+from runtime.fastinput import fast_validated
 from runtime.filters import RunFilter
 from runtime.skills import REGISTRY, skill_ids
 from traces.api import TraceCursorPagination

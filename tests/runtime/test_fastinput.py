@@ -1,4 +1,4 @@
-"""aosproject.fastinput answers exactly what the serializer would, or leaves the body to it (decision 0067)."""
+"""runtime.fastinput answers exactly what the serializer would, or leaves the body to it (decision 0067)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 
 from aosproject.api import StrictCharField, StrictSerializer
-from aosproject.fastinput import fast_validated
 from runtime import serializers as s
+from runtime.fastinput import fast_validated
 from runtime.serializers import MAX_SAFE_INT
 
 INPUTS = [s.SimulateInputSerializer, s.RunInputSerializer, s.ReplayInputSerializer]
