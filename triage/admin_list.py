@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.html import format_html
 
+from aosproject.admin_filters import ColumnValuesListFilter
 from traces.admin_trace_page import short_id, utc_time
 
 
@@ -64,25 +65,8 @@ class ResolvedListFilter(admin.SimpleListFilter):
         raise IncorrectLookupParameters(f"status={value!r}: use unresolved, resolved or all.")
 
 
-class _ValuesListFilter(admin.SimpleListFilter):
+class _ValuesListFilter(ColumnValuesListFilter):
     """The distinct values of one column among the user's mismatches (at most SHOWN; search finds the rest)."""
-
-    field = ""
-    SHOWN = 30
-
-    def lookups(self, request, model_admin):
-        values = (
-            model_admin.get_queryset(request)
-            .exclude(**{self.field: ""})
-            .order_by(self.field)
-            .values_list(self.field, flat=True)
-            .distinct()[: self.SHOWN]
-        )
-        return [(value, value) for value in values]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        return queryset if value is None else queryset.filter(**{self.field: value})
 
 
 class AgentListFilter(_ValuesListFilter):
