@@ -130,8 +130,10 @@ describe("mismatch groups against a live server", { skip: SKIP_LIVE }, () => {
       assert.ok(empty instanceof ValidationError, String(empty));
       assert.deepEqual(Object.keys(empty.fields), ["note"]);
     }
-    const badStatus = await collect(aos.listMismatchGroups({ status: "open" })).catch((e) => e);
+    const badStatus = await collect(aos.listMismatchGroups({ status: "sleeping" })).catch((e) => e);
     assert.ok(badStatus instanceof ValidationError && "status" in badStatus.fields, String(badStatus));
+    // "open" is unresolved or regressed: what the admin's group list shows first.
+    assert.ok((await collect(aos.listMismatchGroups({ status: "open" }))).some((g) => g.id === groupId));
 
     const denied = await client("viewer").resolveMismatchGroup(groupId, { kind: "fixed", note: "a viewer" }).catch((e) => e);
     assert.ok(denied instanceof PermissionDeniedError, String(denied));
