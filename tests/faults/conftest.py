@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.stack import OwnRedis
+from tests.faults.stack import OwnRedis, celery_sending_to
 
 
 @pytest.fixture
@@ -18,13 +18,5 @@ def own_redis(tmp_path):
 @pytest.fixture
 def broker(transactional_db, own_redis):
     """This process sends tasks to the test's own redis-server (not eager)."""
-    from aosproject.celery import app
-
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = own_redis.url, False
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield app
-    app.conf.broker_url, app.conf.task_always_eager = saved
-    app._pool = None
-    app.amqp._producer_pool = None
+    with celery_sending_to(own_redis.url) as app:
+        yield app

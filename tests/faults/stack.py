@@ -24,9 +24,26 @@ import requests
 
 from tests.procs import GUNICORN_BIN, Proc, child_env, free_port, running, wait_for
 
-__all__ = ["OwnRedis", "child_env", "kill", "needs_redis_server", "web", "worker"]
+__all__ = ["OwnRedis", "celery_sending_to", "child_env", "kill", "needs_redis_server", "web", "worker"]
 
 needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+
+
+@contextlib.contextmanager
+def celery_sending_to(broker_url: str) -> Iterator:
+    """This process's Celery app sends tasks to `broker_url` (not eager) inside the block."""
+    from aosproject.celery import app
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = broker_url, False
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield app
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        app._pool = None
+        app.amqp._producer_pool = None
 
 
 class OwnRedis:

@@ -22,7 +22,7 @@ from runtime import lifecycle
 from runtime.lifecycle import run_finished_signal, run_wait
 from runtime.services import run_create
 from tests.conftest import client_with_key
-from tests.faults.stack import OwnRedis, child_env, needs_redis_server, worker
+from tests.faults.stack import OwnRedis, celery_sending_to, child_env, needs_redis_server, worker
 from tests.procs import free_port
 from tests.runtime.helpers import pure_plan, run
 from traces.models import Trace, TraceStatus
@@ -143,16 +143,8 @@ def test_it_polls_the_database_when_redis_is_down(transactional_db, settings, te
 @pytest.fixture
 def broker(transactional_db, own_redis):
     """This process sends tasks to the test's own redis-server (not eager)."""
-    from aosproject.celery import app
-
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = own_redis.url, False
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield app
-    app.conf.broker_url, app.conf.task_always_eager = saved
-    app._pool = None
-    app.amqp._producer_pool = None
+    with celery_sending_to(own_redis.url) as app:
+        yield app
 
 
 def test_a_real_worker_wakes_the_waiting_request(broker, redis_cache, tmp_path, tenant_a, settings):
