@@ -65,9 +65,12 @@ check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # Fails when any test fails or when no test is collected (pytest exit code 5).
+# TEST_WORKERS pytest-xdist processes (0: one process, no xdist), a test file per worker at a time;
+# tests/xdist_env.py gives each worker its own Redis database (pytest-django: its own test database).
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p tests.xdist_env -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # A long Schemathesis run (all phases, coverage included) against a live server on the test database;
 # prints operations, test cases and requests. FUZZ_EXAMPLES per operation, FUZZ_SEED (empty = random).

@@ -36,7 +36,8 @@ def test_it_runs_the_readme_walkthrough_as_written(live_server, tmp_path):
     # A scratch directory shaped like the repository: the files the walkthrough writes land here.
     (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
     (tmp_path / "examples").symlink_to(ROOT / "examples")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AOS_")}
+    # A wide terminal: `aos runs` must not wrap the run id (pytest-xdist workers export COLUMNS=80).
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AOS_")}, "COLUMNS": "200"}
     result = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", script],
         cwd=tmp_path,
