@@ -33,7 +33,7 @@ def test_it_rewrites_the_url_before_the_settings_are_read():
     """As a worker sees it: the environment's REDIS_URL is rewritten at import, Django then reads the new one."""
     code = (
         "import tests.xdist_env, os, django; django.setup();"
-        "from django.conf import settings; print(os.environ['REDIS_URL'], settings.REDIS_URL, settings.CELERY_BROKER_URL)"
+        "from django.conf import settings as s; print(os.environ['REDIS_URL'], s.REDIS_URL, s.CELERY_BROKER_URL)"
     )
     env = {
         **os.environ,
