@@ -12,7 +12,8 @@ worker executes the runs, as in production; without it tasks run inline (the emb
 
 Every round drives, one after the other, the baseline `GET /hello`, then `GET /health`,
 `GET /api/v1/me`, `POST /api/v1/runtime/simulate` (2-step plan, API key) and `POST runs`
-(`wait: true`, same plan), BENCH_SECONDS each (after a 1 s warm-up), with wrk (`-t2 -c25`;
+(`wait: true`, same plan), BENCH_SECONDS each (after BENCH_WARMUP, 5 s, of the same load: every
+server thread has opened its connections before the window), with wrk (`-t2 -c25`;
 installed with apt when missing, else a Python keep-alive load generator). Ratios are
 req/s of the endpoint / req/s of the hello of the same round, so a noisy machine moves both.
 
@@ -240,7 +241,7 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "2")))
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "25")))
     parser.add_argument("--threads", type=int, default=2, help="load generator threads (wrk -t)")
-    parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", "1")))
+    parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", "5")))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="comma-separated case names")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default=os.environ.get("BENCH_LOADGEN", "auto"))
     parser.add_argument("--before", default=os.environ.get("BENCH_BEFORE", ""), help="git revision to compare with")
