@@ -1,8 +1,9 @@
 """The same log context in Celery tasks: task id and name, and for a run its ids and tenant.
 
-Connected from aosproject/celery.py. `runtime.run_execute` gets only the trace's primary key, so
-the run's ids are read once before it starts (one indexed query): every line the run logs, and
-the closing one with its duration, then name the run and the tenant.
+Connected from aosproject/celery.py. `runtime.run_execute` gets only the trace's primary key; it binds
+the run's ids and tenant itself as soon as it has read the trace (runtime/services.py, the query it
+makes anyway), so every line the run logs after that, and the closing one with its duration, name
+the run and the tenant. (Until issue 15 this module read them with a query of its own per task.)
 """
 
 from __future__ import annotations
@@ -18,26 +19,8 @@ logger = logging.getLogger("aosproject.tasks")
 _started: dict[str, tuple[float, Any]] = {}
 
 
-def _run_fields(trace_pk: Any) -> dict[str, Any]:
-    from traces.models import Trace
-
-    row = (
-        Trace.objects.filter(pk=trace_pk).values("trace_id", "run_id", "tenant__slug").first()
-        if isinstance(trace_pk, int)
-        else None
-    )
-    if row is None:
-        return {}
-    return {"trace_id": row["trace_id"], "run_id": row["run_id"], "tenant": row["tenant__slug"]}
-
-
 def task_started(task_id: str, task, args=None, **_kwargs) -> None:
     fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
-    if task.name == "runtime.run_execute" and args:
-        try:
-            fields.update(_run_fields(args[0]))
-        except Exception:  # the task itself reports database trouble; the log context is best effort
-            logger.debug("run ids for the log context not read", exc_info=True)
     _started[task_id] = (time.perf_counter(), log_context.push(**fields))
 
 

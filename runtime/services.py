@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Tenant
 from aos_sdk import hashing
 from aos_sdk.trace import new_trace_id, utc_timestamp
+from aosproject import log_context
 from aosproject.errors import ApiError, Conflict
 from aosproject.metrics import REPLAYS, RUN_COST_USD, RUNS, SIMULATE_DURATION, TRACES_STORED
 from runtime import engine
@@ -203,9 +204,12 @@ def run_execute(*, trace_pk: int) -> Trace:
     """Executes a queued run once (a redelivered task finds it taken and does nothing)."""
     taken = Trace.objects.filter(pk=trace_pk, status=TraceStatus.QUEUED)
     # `updated_at` of a running trace is when it started: the reaper measures the deadline from it.
-    if not taken.update(status=TraceStatus.RUNNING, updated_at=timezone.now()):
-        return Trace.objects.get(pk=trace_pk)
+    taken_now = taken.update(status=TraceStatus.RUNNING, updated_at=timezone.now())
     trace = Trace.objects.select_related("tenant").get(pk=trace_pk)  # the tenant's tier labels the cost
+    # The task's log lines, its closing one included (aosproject/log_celery.py), name the run and the tenant.
+    log_context.bind(trace_id=trace.trace_id, run_id=trace.run_id, tenant=trace.tenant.slug)
+    if not taken_now:
+        return trace
     policy = policy_for(tenant=trace.tenant, budget_cents=trace.budget_cents)
     token = trace.run_id or trace.trace_id  # runs always have a run_id; the slot is keyed by it
     admission_renew(tenant_id=trace.tenant_id, token=token)
