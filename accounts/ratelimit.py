@@ -88,15 +88,28 @@ def _warn_fail_open(exc: BaseException | None) -> None:
     logger.warning("Rate-limit cache unreachable, %s: %s", outcome, exc or "no count returned")
 
 
+# What django-ratelimit's get_usage answers when its cache gave no count and RATELIMIT_FAIL_OPEN is off.
+_NO_COUNT_FAIL_CLOSED = {"count": 0, "limit": 0, "should_limit": True, "time_left": -1}
+
+
 def _usage(*, principal: Principal, increment: bool, request: Any = None) -> dict[str, Any] | None:
-    """django-ratelimit's usage of the tenant's bucket; None when its cache gave no count."""
-    return get_usage(
+    """django-ratelimit's usage of the tenant's bucket; None when its cache gave no count.
+
+    get_usage reads the clock twice: for the window the count goes to, then for `time_left`. A
+    request counted in the last second of its window, with the clock ticking into the next second
+    in between, gets `time_left` -1, which is also the value of its no-count answer: that request
+    was counted, so it is a count (0 s left), and only the exact no-count answer is None.
+    """
+    usage = get_usage(
         request,
         group=GROUP,
         key=lambda _group, _request: principal.tenant.slug,
         rate=_BUCKET_RATE,
         increment=increment,
     )
+    if usage is None or usage == _NO_COUNT_FAIL_CLOSED:
+        return None
+    return {**usage, "time_left": max(0, int(usage["time_left"]))}
 
 
 def _state(*, tier: str, limit: int, count: int, time_left: int) -> RateLimitState:
@@ -126,8 +139,8 @@ def rate_limit_hit(*, principal: Principal, request: Any = None) -> RateLimitSta
         usage = _usage(principal=principal, increment=True, request=request)
     except _CACHE_ERRORS as exc:
         usage, error = None, exc
-    # None: raised, or django-ratelimit's RATELIMIT_FAIL_OPEN path; time_left -1: its fail-closed one.
-    if usage is None or usage["time_left"] < 0:
+    # None: raised, or no count (django-ratelimit's RATELIMIT_FAIL_OPEN or fail-closed answer).
+    if usage is None:
         _warn_fail_open(error)
         if not settings.RATELIMIT_FAIL_OPEN:  # an operator who prefers refusing to not counting
             metrics.RATE_LIMIT_BLOCKED.labels(tier=tier).inc()
@@ -152,7 +165,7 @@ def rate_limit_peek(*, principal: Principal) -> RateLimitState | None:
     except _CACHE_ERRORS as exc:
         usage = None
         _warn_fail_open(exc)
-    if usage is None or usage["time_left"] < 0:
+    if usage is None:
         return RateLimitState(tier=principal.tier, limit=limit)
     return _state(tier=principal.tier, limit=limit, count=int(usage["count"]), time_left=int(usage["time_left"]))
 

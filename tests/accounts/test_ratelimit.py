@@ -257,3 +257,37 @@ def test_it_logs_a_refused_request_at_info_not_warning(settings, tenant_a, caplo
         assert [client.get("/api/v1/me").status_code for _ in range(3)] == [200, 429, 429]
     refused = [r for r in caplog.records if r.name == "django.request" and "Too Many Requests" in r.getMessage()]
     assert [r.levelno for r in refused] == [logging.INFO, logging.INFO]
+
+
+class _TickingClock:
+    """django-ratelimit's clock for one test: each get_usage reads it twice (the window, then
+    `time_left`); here the second reading is always one second later than the first."""
+
+    def __init__(self, first: int) -> None:
+        self.first, self.calls = first, 0
+
+    def time(self) -> float:
+        value = self.first + self.calls % 2
+        self.calls += 1
+        return float(value)
+
+
+def test_it_counts_a_request_whose_window_ends_while_it_is_being_counted(settings, tenant_a, monkeypatch, caplog):
+    """Seen under load: a request counted in the last second of its window, the clock ticking over before
+    django-ratelimit computed `time_left` (-1), was taken for a cache without a count: let through over
+    the limit (fail-open) with a "Rate-limit cache unreachable" warning."""
+    import django_ratelimit.core
+
+    settings.RATELIMIT_TIER_OVERRIDES = {"pro": 2}
+    now = int(START.timestamp())
+    last_second = window_end(tenant_a.slug, now) - 1
+    monkeypatch.setattr(django_ratelimit.core, "time", _TickingClock(last_second))
+    principal = Principal(subject="edge", tenant=tenant_a, roles=frozenset(), tier="pro", method="api_key")
+    fail_open_before = sample("aos_rate_limit_fail_open_total")
+    with caplog.at_level(logging.WARNING, logger="accounts.ratelimit"):
+        states = [rate_limit_hit(principal=principal) for _ in range(3)]
+    assert [s.allowed for s in states] == [True, True, False]
+    assert [s.remaining for s in states] == [1, 0, 0]
+    assert states[2].retry_after == 1  # the next window starts in the second that began meanwhile
+    assert sample("aos_rate_limit_fail_open_total") == fail_open_before
+    assert "unreachable" not in caplog.text
