@@ -74,7 +74,13 @@ describe("retries against a live server", { skip: SKIP_LIVE }, () => {
   test("it raises a real 429 as RateLimitError with retryAfter, and waits exactly Retry-After when retrying", async () => {
     const limited = new AOSClient({ baseUrl: LIVE.baseUrl, apiKey: LIVE.keys.free_tier, maxRetries: 0 });
     let error = null;
-    for (let i = 0; i < 20 && error === null; i++) error = await limited.me().then(() => null, (e) => e);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      error = null;
+      for (let i = 0; i < 20 && error === null; i++) error = await limited.me().then(() => null, (e) => e);
+      // The clients below must meet the same window: when it ends within 3 s, exhaust the next one instead.
+      if (!(error instanceof RateLimitError) || error.retryAfter > 3) break;
+      await new Promise((resolve) => setTimeout(resolve, error.retryAfter * 1000 + 100));
+    }
     assert.ok(error instanceof RateLimitError, String(error));
     assert.deepEqual([error.status, error.code, error.envelope.tier], [429, "rate_limit_exceeded", "free"]);
     assert.equal(error.envelope.limit, LIVE.keys.free_tier_limit);
