@@ -8,7 +8,8 @@ Both apps run under the production server configuration, `gunicorn -c deploy/gun
 (gthread; GUNICORN_WORKERS / GUNICORN_THREADS as set, else that file's defaults), each on a free
 loopback port: the project (`aosproject.wsgi`, DEBUG off, rate limiting on, the tenant on the
 `unlimited` tier) and `bench/hello` (one DRF APIView, stock settings). With REDIS_URL a Celery
-worker executes the runs, as in production; without it tasks run inline (the embedded default).
+worker executes the runs, as in production (BENCH_WORKER_POOL, threads, x BENCH_WORKER_CONCURRENCY, 8);
+without it tasks run inline (the embedded default).
 
 Every round drives, one after the other, the baseline `GET /hello`, then `GET /health`,
 `GET /api/v1/me`, `POST /api/v1/runtime/simulate` (2-step plan, API key) and `POST runs`
@@ -271,7 +272,9 @@ def main(argv: list[str] | None = None) -> dict[str, list[LoadResult]]:
             wait_ready(f"http://127.0.0.1:{ports['before']}/health", procs[-1], tmp / "before.log")
         if env.get("REDIS_URL") and any(c.name == "runs" for c in selected):
             log = (tmp / "worker.log").open("w")
-            worker_args = [CELERY, "-A", "aosproject", "worker", "-P", "threads", "-c", "8", "-l", "warning"]
+            pool = os.environ.get("BENCH_WORKER_POOL", "threads")
+            concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "8")
+            worker_args = [CELERY, "-A", "aosproject", "worker", "-P", pool, "-c", concurrency, "-l", "warning"]
             procs.append(subprocess.Popen(worker_args, cwd=ROOT, env=env, stdout=log, stderr=log))
         wait_ready(f"http://127.0.0.1:{ports['hello']}/hello", procs[0], tmp / "hello.log")
         wait_ready(f"http://127.0.0.1:{ports['aos']}/health", procs[1], tmp / "aos.log")
