@@ -98,7 +98,8 @@ def _usage(*, principal: Principal, increment: bool, request: Any = None) -> dic
     get_usage reads the clock twice: for the window the count goes to, then for `time_left`. A
     request counted in the last second of its window, with the clock ticking into the next second
     in between, gets `time_left` -1, which is also the value of its no-count answer: that request
-    was counted, so it is a count (0 s left), and only the exact no-count answer is None.
+    was counted, so it is a count (`_state` makes it retry in 1 s), and only the exact no-count
+    answer is None.
     """
     usage = get_usage(
         request,
@@ -107,9 +108,7 @@ def _usage(*, principal: Principal, increment: bool, request: Any = None) -> dic
         rate=_BUCKET_RATE,
         increment=increment,
     )
-    if usage is None or usage == _NO_COUNT_FAIL_CLOSED:
-        return None
-    return {**usage, "time_left": max(0, int(usage["time_left"]))}
+    return None if usage == _NO_COUNT_FAIL_CLOSED else usage
 
 
 def _state(*, tier: str, limit: int, count: int, time_left: int) -> RateLimitState:

@@ -19,7 +19,7 @@ logger = logging.getLogger("aosproject.tasks")
 _started: dict[str, tuple[float, Any]] = {}
 
 
-def task_started(task_id: str, task, args=None, **_kwargs) -> None:
+def task_started(task_id: str, task, **_kwargs) -> None:
     fields: dict[str, Any] = {"task_id": task_id, "task_name": task.name}
     _started[task_id] = (time.perf_counter(), log_context.push(**fields))
 

@@ -65,17 +65,13 @@ class ResolvedListFilter(admin.SimpleListFilter):
         raise IncorrectLookupParameters(f"status={value!r}: use unresolved, resolved or all.")
 
 
-class _ValuesListFilter(ColumnValuesListFilter):
-    """The distinct values of one column among the user's mismatches (at most SHOWN; search finds the rest)."""
-
-
-class AgentListFilter(_ValuesListFilter):
+class AgentListFilter(ColumnValuesListFilter):
     title = "agent"
     parameter_name = "agent"
     field = "trace__agent_id"
 
 
-class SkillListFilter(_ValuesListFilter):
+class SkillListFilter(ColumnValuesListFilter):
     title = "skill"
     parameter_name = "skill"
     field = "skill_id"
